@@ -14,11 +14,11 @@
 /* Optional structured context, sent as journal fields. Zero = absent. */
 struct log_ctx {
 	const char *message_id; /* 32 hex chars, MESSAGE_ID= */
-	pid_t pid;              /* THPD_PID= */
-	const char *policy;     /* THPD_POLICY= */
-	int err;                /* ERRNO= (positive errno) */
-	uint64_t bytes;         /* THPD_BYTES= */
-	uint64_t addr;          /* THPD_ADDR= (hex) */
+	pid_t pid;		/* THPD_PID= */
+	const char *policy;	/* THPD_POLICY= */
+	int err;		/* ERRNO= (positive errno) */
+	uint64_t bytes;		/* THPD_BYTES= */
+	uint64_t addr;		/* THPD_ADDR= (hex) */
 };
 
 enum log_target { LOG_TARGET_AUTO, LOG_TARGET_STDERR, LOG_TARGET_JOURNAL };
@@ -30,13 +30,13 @@ int log_get_max_level(void);
 int log_parse_level(const char *s, int *ret_level);
 
 void log_ctx_msg(int level, const struct log_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
-#define log_error(...)   log_ctx_msg(LOG_ERR, NULL, __VA_ARGS__)
+#define log_error(...)	 log_ctx_msg(LOG_ERR, NULL, __VA_ARGS__)
 #define log_warning(...) log_ctx_msg(LOG_WARNING, NULL, __VA_ARGS__)
-#define log_notice(...)  log_ctx_msg(LOG_NOTICE, NULL, __VA_ARGS__)
-#define log_info(...)    log_ctx_msg(LOG_INFO, NULL, __VA_ARGS__)
-#define log_debug(...)   log_ctx_msg(LOG_DEBUG, NULL, __VA_ARGS__)
+#define log_notice(...)	 log_ctx_msg(LOG_NOTICE, NULL, __VA_ARGS__)
+#define log_info(...)	 log_ctx_msg(LOG_INFO, NULL, __VA_ARGS__)
+#define log_debug(...)	 log_ctx_msg(LOG_DEBUG, NULL, __VA_ARGS__)
 
 /* Token-bucket rate limit for repeated messages: burst per interval. */
 struct ratelimit {
@@ -56,7 +56,7 @@ bool ratelimit_allow(struct ratelimit *rl, uint64_t now_usec);
  */
 #define log_ratelimited(level, ctx, ...)                                                           \
 	do {                                                                                       \
-		static struct ratelimit _rl = {.interval_usec = 10000000ULL, .burst = 10};        \
+		static struct ratelimit _rl = {.interval_usec = 10000000ULL, .burst = 10};         \
 		log_ratelimited_impl(&_rl, level, ctx, __VA_ARGS__);                               \
 	} while (0)
 

@@ -11,8 +11,8 @@
 #define MIN(a, b)     ((a) < (b) ? (a) : (b))
 #define MAX(a, b)     ((a) > (b) ? (a) : (b))
 
-#define PAGE_SIZE_4K 4096ULL
-#define PMD_SIZE_2M  (2ULL << 20)
+#define PAGE_SIZE_4K  4096ULL
+#define PMD_SIZE_2M   (2ULL << 20)
 #define PAGES_PER_PMD 512U
 
 static inline bool streq(const char *a, const char *b)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 struct token_bucket {
-	uint64_t rate;  /* bytes per second; 0 = unlimited */
+	uint64_t rate;	/* bytes per second; 0 = unlimited */
 	uint64_t burst; /* capacity in bytes */
 	uint64_t tokens;
 	uint64_t last_usec;

@@ -1,1 +1,122 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+#include "collapse.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "procfs.h"
+#include "util.h"
+
+bool maps_covers(const char *maps, size_t len, uint64_t start, uint64_t end)
+{
+	struct vma_list l = {0};
+	uint64_t pos = start;
+
+	if (maps_parse(maps, len, &l) < 0 && l.n == 0)
+		return false;
+	/* maps is sorted; walk forward extending the covered prefix. */
+	for (size_t i = 0; i < l.n && pos < end; i++) {
+		if (l.v[i].end <= pos)
+			continue;
+		if (l.v[i].start > pos)
+			break;
+		pos = l.v[i].end;
+	}
+	vma_list_free(&l);
+	return pos >= end;
+}
+
+static bool chunk_still_mapped(pid_t pid, uint64_t addr)
+{
+	char path[64], *buf = NULL;
+	size_t len;
+	bool mapped;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	if (read_file_at(AT_FDCWD, path, &buf, &len) < 0)
+		return false;
+	mapped = maps_covers(buf, len, addr, addr + PMD_SIZE_2M);
+	free(buf);
+	return mapped;
+}
+
+int collapse_chunk(int pidfd, pid_t pid, uint64_t addr)
+{
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)addr, .iov_len = PMD_SIZE_2M};
+	long r = syscall(SYS_process_madvise, pidfd, &iov, 1, MADV_COLLAPSE, 0);
+
+	if (r >= 0)
+		return 0;
+	int err = errno;
+	/* ENOMEM also means "not mapped": only the maps can tell them apart.
+	 * The pidfd check makes sure /proc/PID was still our process. */
+	if (err == ENOMEM && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0 &&
+	    !chunk_still_mapped(pid, addr))
+		return COLLAPSE_ERR_UNMAPPED;
+	return err;
+}
+
+/* Errors after which the rest of the job would fail the same way. */
+static bool ends_job(int err)
+{
+	return err == ENOMEM || err == EBUSY || err == ESRCH || err == EPERM || err == EACCES;
+}
+
+static void collapse_run(struct work *w, const atomic_bool *stop)
+{
+	struct collapse_job *job = (struct collapse_job *)w;
+
+	job->started_usec = now_usec();
+	for (size_t i = 0; i < job->n; i++)
+		job->errs[i] = COLLAPSE_NOT_TRIED;
+	for (size_t i = 0; i < job->n; i++) {
+		if (atomic_load(stop))
+			break;
+		int err = job->inject_errno > 0
+			      ? job->inject_errno
+			      : collapse_chunk(job->pidfd, job->pid, job->addrs[i]);
+		job->errs[i] = err;
+		if (ends_job(err))
+			break;
+	}
+	job->finished_usec = now_usec();
+}
+
+struct collapse_job *collapse_job_new(uint64_t target_id, pid_t pid, int pidfd, size_t n,
+				      void (*done)(struct work *, bool, void *))
+{
+	struct collapse_job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return NULL;
+	job->addrs = calloc(n ? n : 1, sizeof(*job->addrs));
+	job->errs = calloc(n ? n : 1, sizeof(*job->errs));
+	job->pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+	if (!job->addrs || !job->errs || job->pidfd < 0) {
+		collapse_job_free(job);
+		return NULL;
+	}
+	job->target_id = target_id;
+	job->pid = pid;
+	job->n = n;
+	job->work.run = collapse_run;
+	job->work.done = done;
+	return job;
+}
+
+void collapse_job_free(struct collapse_job *job)
+{
+	if (!job)
+		return;
+	if (job->pidfd >= 0)
+		close(job->pidfd);
+	free(job->addrs);
+	free(job->errs);
+	free(job);
+}

@@ -28,12 +28,12 @@ struct match_list {
 };
 
 struct policy_match {
-	struct match_list comm;   /* fnmatch() globs against /proc/PID/comm */
-	struct match_list exe;    /* globs against the /proc/PID/exe target */
-	struct match_list user;   /* user names or numeric uids */
-	struct match_list unit;   /* globs against sd_pid_get_unit() */
+	struct match_list comm;	  /* fnmatch() globs against /proc/PID/comm */
+	struct match_list exe;	  /* globs against the /proc/PID/exe target */
+	struct match_list user;	  /* user names or numeric uids */
+	struct match_list unit;	  /* globs against sd_pid_get_unit() */
 	struct match_list cgroup; /* globs against the cgroup path */
-	uid_t *uids;              /* user[] resolved by config_resolve_users() */
+	uid_t *uids;		  /* user[] resolved by config_resolve_users() */
 	size_t n_uids;
 	uint64_t min_anon; /* bytes of anonymous RSS; 0 = no condition */
 };
@@ -45,11 +45,11 @@ struct policy {
 	struct policy_match match;
 	bool ignore;
 	enum hotness_source hotness;
-	uint32_t min_hot_bp;     /* refs: Referenced/Rss threshold */
-	uint64_t max_rate;       /* bytes/s for this policy's processes; 0 = no own limit */
-	uint64_t max_huge;       /* THP bytes per process; 0 = unlimited */
+	uint32_t min_hot_bp;	 /* refs: Referenced/Rss threshold */
+	uint64_t max_rate;	 /* bytes/s for this policy's processes; 0 = no own limit */
+	uint64_t max_huge;	 /* THP bytes per process; 0 = unlimited */
 	uint32_t min_present_bp; /* bloat guard: present pages of 512 */
-	bool shmem;              /* also collapse shared memory areas */
+	bool shmem;		 /* also collapse shared memory areas */
 };
 
 struct retry_config {
@@ -63,8 +63,8 @@ struct retry_config {
 struct daemon_config {
 	uint64_t scan_interval_usec;
 	uint64_t max_collapse_rate; /* bytes/s, all targets together; 0 = unlimited */
-	char *socket_path;          /* NULL = built-in default or --socket */
-	uint32_t smaps_refresh;     /* full smaps re-read every N scans */
+	char *socket_path;	    /* NULL = built-in default or --socket */
+	uint32_t smaps_refresh;	    /* full smaps re-read every N scans */
 };
 
 struct thpd_config {
@@ -75,16 +75,16 @@ struct thpd_config {
 };
 
 /* Defaults (documented in man/thpd.yaml.5 and config/thpd.yaml). */
-#define DEFAULT_SCAN_INTERVAL_USEC   (2 * 1000000ULL)
-#define DEFAULT_MAX_COLLAPSE_RATE    (1ULL << 30) /* 1 GiB/s */
-#define DEFAULT_SMAPS_REFRESH        5
-#define DEFAULT_EAGAIN_INITIAL_USEC  (100 * 1000ULL)
-#define DEFAULT_EAGAIN_MAX_USEC      (10 * 1000000ULL)
-#define DEFAULT_EAGAIN_ATTEMPTS      8
-#define DEFAULT_ENOMEM_PAUSE_USEC    (30 * 1000000ULL)
-#define DEFAULT_EBUSY_PAUSE_USEC     (60 * 1000000ULL)
-#define DEFAULT_MIN_HOT_BP           5000 /* 50% */
-#define DEFAULT_MIN_PRESENT_BP       9000 /* 90%: at most ~11% bloat per chunk */
+#define DEFAULT_SCAN_INTERVAL_USEC  (2 * 1000000ULL)
+#define DEFAULT_MAX_COLLAPSE_RATE   (1ULL << 30) /* 1 GiB/s */
+#define DEFAULT_SMAPS_REFRESH	    5
+#define DEFAULT_EAGAIN_INITIAL_USEC (100 * 1000ULL)
+#define DEFAULT_EAGAIN_MAX_USEC	    (10 * 1000000ULL)
+#define DEFAULT_EAGAIN_ATTEMPTS	    8
+#define DEFAULT_ENOMEM_PAUSE_USEC   (30 * 1000000ULL)
+#define DEFAULT_EBUSY_PAUSE_USEC    (60 * 1000000ULL)
+#define DEFAULT_MIN_HOT_BP	    5000 /* 50% */
+#define DEFAULT_MIN_PRESENT_BP	    9000 /* 90%: at most ~11% bloat per chunk */
 
 struct config_diag {
 	char *file;

@@ -1,1 +1,373 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+#include "control.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "methods.h"
+#include "util.h"
+
+struct client {
+	struct control *owner;
+	struct client *prev, *next;
+	struct bufferevent *bev;
+	struct peer peer;
+};
+
+struct control {
+	struct event_base *base;
+	struct manager *manager;
+	char *path;	 /* unlinked at exit when we created it */
+	bool own_socket; /* false when systemd passed it */
+	int fd;
+	struct event *accept_ev;
+	struct client *clients;
+	unsigned n_clients;
+	gid_t thpd_gid;
+	bool have_thpd_gid;
+};
+
+static void client_free(struct client *cl)
+{
+	struct control *c = cl->owner;
+
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		c->clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	c->n_clients--;
+	bufferevent_free(cl->bev);
+	free(cl);
+}
+
+static int send_json(struct client *cl, json_t *msg)
+{
+	char *s = json_dumps(msg, JSON_COMPACT);
+	int r = 0;
+
+	if (!s)
+		return -ENOMEM;
+	/* The NUL byte terminates a Varlink message. */
+	if (bufferevent_write(cl->bev, s, strlen(s) + 1) < 0)
+		r = -ENOMEM;
+	free(s);
+	return r;
+}
+
+static int send_error(struct client *cl, const char *error, json_t *params)
+{
+	json_t *msg =
+	    json_pack("{s:s, s:o}", "error", error, "parameters", params ? params : json_object());
+	int r = msg ? send_json(cl, msg) : -ENOMEM;
+
+	json_decref(msg);
+	return r;
+}
+
+/*
+ * Handle one message. Returns < 0 when the connection must be closed
+ * (garbage that is not a Varlink call at all).
+ */
+static int handle_message(struct client *cl, const char *buf, size_t len)
+{
+	json_error_t jerr;
+	json_t *call = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr), *params = NULL;
+	const char *method = NULL;
+	int oneway = 0, more = 0, upgrade = 0, r = 0;
+	struct method_reply reply = {0};
+
+	if (!call || !json_is_object(call)) {
+		log_ratelimited(LOG_DEBUG, NULL, "client pid %d: not a JSON object: %s",
+				(int)cl->peer.pid, call ? "wrong type" : jerr.text);
+		r = -EBADMSG;
+		goto out;
+	}
+	if (json_unpack_ex(call, &jerr, JSON_STRICT, "{s:s, s?o, s?b, s?b, s?b}", "method", &method,
+			   "parameters", &params, "oneway", &oneway, "more", &more, "upgrade",
+			   &upgrade) < 0) {
+		r = send_error(cl, VARLINK_ERR_INVALID_PARAM,
+			       json_pack("{s:s}", "parameter", jerr.text));
+		goto out;
+	}
+	if (params && !json_is_object(params)) {
+		r = send_error(cl, VARLINK_ERR_INVALID_PARAM,
+			       json_pack("{s:s}", "parameter", "parameters"));
+		goto out;
+	}
+	methods_call(cl->owner->manager, &cl->peer, method, params, &reply);
+	if (!oneway) {
+		if (reply.error)
+			r = send_error(cl, reply.error, reply.parameters);
+		else {
+			json_t *msg =
+			    json_pack("{s:o}", "parameters",
+				      reply.parameters ? reply.parameters : json_object());
+			r = msg ? send_json(cl, msg) : -ENOMEM;
+			json_decref(msg);
+		}
+		reply.parameters = NULL; /* consumed by json_pack "o" */
+	}
+	json_decref(reply.parameters);
+out:
+	json_decref(call);
+	return r;
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct client *cl = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	for (;;) {
+		/* A slow reader stops being served until it drains its replies. */
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > CONTROL_MAX_OUTPUT) {
+			log_ratelimited(LOG_NOTICE, NULL,
+					"client pid %d does not read its replies; disconnecting",
+					(int)cl->peer.pid);
+			client_free(cl);
+			return;
+		}
+		struct evbuffer_ptr nul = evbuffer_search(in, "\0", 1, NULL);
+		if (nul.pos < 0) {
+			if (evbuffer_get_length(in) > CONTROL_MAX_MESSAGE) {
+				log_ratelimited(LOG_NOTICE, NULL,
+						"client pid %d sent a message over %d bytes; "
+						"disconnecting",
+						(int)cl->peer.pid, CONTROL_MAX_MESSAGE);
+				client_free(cl);
+			}
+			return;
+		}
+		if ((size_t)nul.pos > CONTROL_MAX_MESSAGE) {
+			client_free(cl);
+			return;
+		}
+		const char *msg = (const char *)evbuffer_pullup(in, nul.pos + 1);
+		int r = msg ? handle_message(cl, msg, (size_t)nul.pos) : -ENOMEM;
+		evbuffer_drain(in, (size_t)nul.pos + 1);
+		if (r < 0) {
+			client_free(cl);
+			return;
+		}
+	}
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	/* EOF, error or idle timeout. */
+	client_free(arg);
+}
+
+static bool peer_privileged(struct control *c, int fd, const struct ucred *cred)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (cred->uid == 0)
+		return true;
+	if (!c->have_thpd_gid)
+		return false;
+	if (cred->gid == c->thpd_gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == c->thpd_gid)
+			return true;
+	return false;
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct control *c = arg;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (c->n_clients >= CONTROL_MAX_CLIENTS) {
+		log_ratelimited(LOG_WARNING, NULL, "control: %d clients connected; refusing more",
+				CONTROL_MAX_CLIENTS);
+		close(fd);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		close(fd);
+		return;
+	}
+	struct client *cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		close(fd);
+		return;
+	}
+	cl->owner = c;
+	cl->peer = (struct peer){.pid = cred.pid,
+				 .uid = cred.uid,
+				 .gid = cred.gid,
+				 .privileged = peer_privileged(c, fd, &cred)};
+	cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!cl->bev) {
+		close(fd);
+		free(cl);
+		return;
+	}
+	struct timeval idle = {.tv_sec = CONTROL_IDLE_TIMEOUT};
+	bufferevent_set_timeouts(cl->bev, &idle, &idle);
+	bufferevent_setcb(cl->bev, on_read, NULL, on_event, cl);
+	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+	cl->next = c->clients;
+	if (c->clients)
+		c->clients->prev = cl;
+	c->clients = cl;
+	c->n_clients++;
+}
+
+static int make_parent_dir(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int r = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			r = -errno;
+	}
+	free(dir);
+	return r;
+}
+
+/* Another daemon answering: refuse. Nobody answering: remove the stale file. */
+static int clear_stale(const struct sockaddr_un *sa, socklen_t salen)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)sa, salen) == 0)
+		r = -EADDRINUSE;
+	else if (errno == ECONNREFUSED && unlink(sa->sun_path) < 0 && errno != ENOENT)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int listen_on(struct control *c)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socklen_t salen;
+	int r;
+
+	if (strlen(c->path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, c->path);
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(c->path) + 1);
+	r = make_parent_dir(c->path);
+	if (r < 0)
+		return r;
+	r = clear_stale(&sa, salen);
+	if (r < 0)
+		return r;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	/* Bind under a tight umask so the socket never exists with loose
+	 * permissions, then open it to every local user: each call is
+	 * authorized by the peer's credentials (SO_PEERCRED). */
+	mode_t old = umask(0177);
+	r = bind(c->fd, (struct sockaddr *)&sa, salen) < 0 ? -errno : 0;
+	umask(old);
+	if (r < 0)
+		return r;
+	c->own_socket = true;
+	if (c->have_thpd_gid && chown(c->path, (uid_t)-1, c->thpd_gid) < 0)
+		log_debug("control: cannot chown %s to group thpd: %m", c->path);
+	if (chmod(c->path, 0666) < 0)
+		return -errno;
+	if (listen(c->fd, 64) < 0)
+		return -errno;
+	return 0;
+}
+
+int control_new(struct event_base *base, struct manager *m, const char *path, struct control **ret)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	struct group *g = getgrnam("thpd");
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->base = base;
+	c->manager = m;
+	c->fd = -1;
+	c->path = strdup(path);
+	if (g) {
+		c->thpd_gid = g->gr_gid;
+		c->have_thpd_gid = true;
+	}
+	if (!c->path) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (sd_listen_fds(1) >= 1 &&
+	    sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0) {
+		c->fd = SD_LISTEN_FDS_START;
+		fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+		fcntl(c->fd, F_SETFD, FD_CLOEXEC);
+		log_info("control: using the socket passed by systemd");
+	} else {
+		r = listen_on(c);
+		if (r == -EADDRINUSE) {
+			log_error("control: another thpd is already answering on %s", path);
+			goto fail;
+		}
+		if (r < 0) {
+			log_error("control: cannot listen on %s: %s", path, strerror(-r));
+			goto fail;
+		}
+	}
+	c->accept_ev = event_new(base, c->fd, EV_READ | EV_PERSIST, on_accept, c);
+	if (!c->accept_ev || event_add(c->accept_ev, NULL) < 0) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	*ret = c;
+	return 0;
+fail:
+	control_free(c);
+	return r;
+}
+
+void control_free(struct control *c)
+{
+	if (!c)
+		return;
+	while (c->clients)
+		client_free(c->clients);
+	if (c->accept_ev)
+		event_free(c->accept_ev);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->own_socket)
+		unlink(c->path);
+	free(c->path);
+	free(c);
+}

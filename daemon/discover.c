@@ -1,1 +1,255 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+#include "discover.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <systemd/sd-login.h>
+#include <unistd.h>
+
+#include "policy.h"
+#include "procfs.h"
+#include "util.h"
+
+void discovered_clear(struct discovered *d)
+{
+	free(d->comm);
+	free(d->exe);
+	free(d->unit);
+	free(d->cgroup);
+	free(d->memcg);
+	if (d->pidfd >= 0)
+		close(d->pidfd);
+	memset(d, 0, sizeof(*d));
+	d->pidfd = -1;
+}
+
+static const struct known_pid *find_known(const struct discover_job *job, pid_t pid)
+{
+	size_t lo = 0, hi = job->n_known;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (job->known[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo < job->n_known && job->known[lo].pid == pid) ? &job->known[lo] : NULL;
+}
+
+static int read_starttime(int dfd, uint64_t *ret)
+{
+	char *buf;
+	size_t len;
+	int r = read_file_at(dfd, "stat", &buf, &len);
+
+	if (r < 0)
+		return r;
+	r = stat_starttime(buf, len, ret);
+	free(buf);
+	return r;
+}
+
+/* Read what policies can match on. Returns 0, or < 0 to skip this pid. */
+static int read_identity(pid_t pid, int dfd, struct discovered *d)
+{
+	struct proc_status st;
+	char *buf = NULL, link[4096], memcg[4096];
+	size_t len;
+	ssize_t n;
+	int r;
+
+	r = read_starttime(dfd, &d->starttime);
+	if (r < 0)
+		return r;
+	r = read_file_at(dfd, "status", &buf, &len);
+	if (r < 0)
+		return r;
+	r = status_parse(buf, len, &st);
+	free(buf);
+	if (r < 0)
+		return r;
+	n = readlinkat(dfd, "exe", link, sizeof(link) - 1);
+	if (n < 0 && errno == ENOENT)
+		return -ENOENT; /* kernel thread or zombie: nothing to collapse */
+	if (n >= 0) {
+		link[n] = '\0';
+		d->exe = strdup(link);
+	}
+	d->pid = pid;
+	d->uid = st.uid;
+	d->anon_bytes = st.rss_anon;
+	d->comm = strdup(st.name);
+	if (read_file_at(dfd, "cgroup", &buf, &len) == 0) {
+		if (cgroup_memory_path(buf, len, memcg, sizeof(memcg)) == 0)
+			d->memcg = strdup(memcg);
+		free(buf);
+	}
+	/* sd_pid_get_*() read /proc/PID/cgroup by pid; the caller re-checks
+	 * through dfd afterwards that the pid was not reused meanwhile. */
+	(void)sd_pid_get_cgroup(pid, &d->cgroup);
+	(void)sd_pid_get_unit(pid, &d->unit);
+	return d->comm ? 0 : -ENOMEM;
+}
+
+static void consider(struct discover_job *job, pid_t pid, int dfd)
+{
+	struct discovered d = {.pidfd = -1};
+	const struct known_pid *known = find_known(job, pid);
+	uint64_t again;
+
+	if (read_identity(pid, dfd, &d) < 0)
+		goto drop;
+	struct proc_identity id = {
+	    .pid = pid,
+	    .uid = d.uid,
+	    .comm = d.comm,
+	    .exe = d.exe,
+	    .unit = d.unit,
+	    .cgroup = d.cgroup,
+	    .anon_bytes = d.anon_bytes,
+	};
+	const struct policy *p = policy_find(job->cfg->cfg, &id);
+	d.policy = p ? (int)(p - job->cfg->cfg->policies) : -1;
+	if (!known && (!p || p->ignore))
+		goto drop;
+	if (!known) {
+		d.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (d.pidfd < 0)
+			goto drop;
+	}
+	/* Still the same process as the one dfd refers to (else: reused pid). */
+	if (read_starttime(dfd, &again) < 0 || again != d.starttime)
+		goto drop;
+	if (grow_array((void **)&job->found, &job->cap_found, job->n_found + 1,
+		       sizeof(*job->found)) < 0)
+		goto drop;
+	job->found[job->n_found++] = d;
+	return;
+drop:
+	discovered_clear(&d);
+}
+
+static void discover_run(struct work *w, const atomic_bool *stop)
+{
+	struct discover_job *job = (struct discover_job *)w;
+	uint64_t t0 = now_usec();
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+
+	if (!proc)
+		return;
+	while ((de = readdir(proc)) && !atomic_load(stop)) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == job->self)
+			continue;
+		int dfd = openat(dirfd(proc), de->d_name, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		job->n_processes++;
+		consider(job, (pid_t)pid, dfd);
+		close(dfd);
+	}
+	closedir(proc);
+	job->duration_usec = now_usec() - t0;
+}
+
+struct discover_job *discover_job_new(struct config_ref *cfg, const struct known_pid *known,
+				      size_t n_known, void (*done)(struct work *, bool, void *))
+{
+	struct discover_job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return NULL;
+	job->known = malloc((n_known ? n_known : 1) * sizeof(*known));
+	if (!job->known) {
+		free(job);
+		return NULL;
+	}
+	if (n_known)
+		memcpy(job->known, known, n_known * sizeof(*known));
+	job->n_known = n_known;
+	job->cfg = config_ref_get(cfg);
+	job->self = getpid();
+	job->work.run = discover_run;
+	job->work.done = done;
+	return job;
+}
+
+void discover_job_free(struct discover_job *job)
+{
+	if (!job)
+		return;
+	for (size_t i = 0; i < job->n_found; i++)
+		discovered_clear(&job->found[i]);
+	free(job->found);
+	free(job->known);
+	config_ref_put(job->cfg);
+	free(job);
+}
+
+int proc_connector_open(void)
+{
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
+	struct {
+		struct nlmsghdr nl;
+		struct cn_msg cn;
+		enum proc_cn_mcast_op op;
+	} __attribute__((packed)) msg = {0};
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+
+	if (fd < 0)
+		return -errno;
+	sa.nl_pid = 0; /* let the kernel pick a port id */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto fail;
+	msg.nl.nlmsg_len = sizeof(msg);
+	msg.nl.nlmsg_type = NLMSG_DONE;
+	msg.cn.id.idx = CN_IDX_PROC;
+	msg.cn.id.val = CN_VAL_PROC;
+	msg.cn.len = sizeof(enum proc_cn_mcast_op);
+	msg.op = PROC_CN_MCAST_LISTEN;
+	if (send(fd, &msg, sizeof(msg), 0) < 0)
+		goto fail;
+	return fd;
+fail:;
+	int r = -errno;
+	close(fd);
+	return r;
+}
+
+int proc_connector_drain(int fd)
+{
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	int events = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return events;
+			if (errno == ENOBUFS) /* overrun: events lost, a rescan covers it */
+				return events + 1;
+			return -errno;
+		}
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			struct cn_msg *cn = NLMSG_DATA(nh);
+			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(struct proc_event)))
+				continue;
+			struct proc_event *ev = (struct proc_event *)cn->data;
+			if (ev->what == PROC_EVENT_EXEC || ev->what == PROC_EVENT_COMM)
+				events++;
+		}
+	}
+}

@@ -1,1 +1,328 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+#include "methods.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "build-config.h"
+#include "manager.h"
+#include "thpmode.h"
+#include "units.h"
+#include "util.h"
+
+extern const char thpd_varlink_idl[];
+
+/* The standard interface every Varlink service implements. */
+static const char varlink_service_idl[] =
+    "# The Varlink Service Interface is provided by every varlink service. It\n"
+    "# describes the service and the interfaces it implements.\n"
+    "interface org.varlink.service\n"
+    "\n"
+    "method GetInfo() -> (\n"
+    "  vendor: string,\n"
+    "  product: string,\n"
+    "  version: string,\n"
+    "  url: string,\n"
+    "  interfaces: []string\n"
+    ")\n"
+    "\n"
+    "method GetInterfaceDescription(interface: string) -> (description: string)\n"
+    "\n"
+    "error InterfaceNotFound (interface: string)\n"
+    "error MethodNotFound (method: string)\n"
+    "error MethodNotImplemented (method: string)\n"
+    "error InvalidParameter (parameter: string)\n"
+    "error PermissionDenied ()\n"
+    "error ExpectedMore ()\n";
+
+struct call {
+	struct manager *m;
+	const struct peer *peer;
+	json_t *params; /* never NULL here */
+	struct method_reply *reply;
+};
+
+struct method {
+	const char *name;
+	void (*fn)(struct call *c);
+	bool privileged;
+};
+
+static void reply_error(struct call *c, const char *error, json_t *params)
+{
+	c->reply->error = error;
+	c->reply->parameters = params;
+}
+
+static void reply_invalid(struct call *c, const char *what)
+{
+	reply_error(c, VARLINK_ERR_INVALID_PARAM, json_pack("{s:s}", "parameter", what));
+}
+
+/* Strict: unknown fields are errors. Returns false after replying. */
+static bool no_params(struct call *c)
+{
+	if (json_object_size(c->params) == 0)
+		return true;
+	reply_invalid(c, json_object_iter_key(json_object_iter(c->params)));
+	return false;
+}
+
+static bool can_see(const struct peer *p, const struct target *t)
+{
+	return p->privileged || p->uid == t->uid;
+}
+
+static json_t *nullable_string(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *errno_name(int err)
+{
+	const char *n = err ? strerrorname_np(err) : NULL;
+	return n ? json_string(n) : json_null();
+}
+
+static json_t *by_result_json(const uint64_t *by_class)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; i < COLLAPSE_CLASS_MAX; i++)
+		json_object_set_new(o, collapse_class_name((enum collapse_class)i),
+				    json_integer((json_int_t)by_class[i]));
+	return o;
+}
+
+static json_t *target_summary_json(const struct target *t)
+{
+	size_t by_state[CHUNK_STATE_MAX] = {0};
+	json_t *chunks = json_object();
+
+	for (size_t i = 0; i < t->table.n_chunks; i++)
+		by_state[t->table.chunks[i].retry.state]++;
+	for (int s = 0; s < CHUNK_STATE_MAX; s++)
+		json_object_set_new(chunks, chunk_state_name((enum chunk_state)s),
+				    json_integer((json_int_t)by_state[s]));
+	return json_pack(
+	    "{s:i, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "pid", (int)t->pid, "comm",
+	    t->comm ? t->comm : "", "uid", (json_int_t)t->uid, "policy",
+	    t->policy ? t->policy->name : "", "state", target_state_name(t->state), "anon_bytes",
+	    (json_int_t)t->anon_bytes, "huge_bytes", (json_int_t)t->huge_bytes, "resident_bytes",
+	    (json_int_t)t->resident_bytes, "collapsed_bytes", (json_int_t)t->collapsed_bytes,
+	    "chunks", chunks, "last_errno", errno_name(t->last_err));
+}
+
+static json_t *chunk_json(const struct chunk *ch, uint64_t now)
+{
+	const struct chunk_retry *r = &ch->retry;
+	json_t *retry_in = json_null();
+
+	if (r->state == CHUNK_BACKOFF)
+		retry_in = json_real(r->next_usec > now ? (double)(r->next_usec - now) / 1e6 : 0);
+	return json_pack("{s:I, s:i, s:s, s:i, s:o, s:o, s:i}", "addr", (json_int_t)ch->addr,
+			 "present", (int)ch->present, "state", chunk_state_name(r->state),
+			 "attempts", (int)r->attempts, "last_errno", errno_name(r->last_err),
+			 "retry_in_sec", retry_in, "splits", (int)ch->splits);
+}
+
+static json_t *target_json(const struct target *t)
+{
+	json_t *areas = json_array(), *chunks = json_array();
+	uint64_t now = now_usec();
+
+	for (size_t i = 0; i < t->table.n_areas; i++) {
+		const struct scan_area *a = &t->table.areas[i];
+		json_array_append_new(
+		    areas,
+		    json_pack("{s:I, s:I, s:I, s:I, s:f}", "start", (json_int_t)a->start, "end",
+			      (json_int_t)a->end, "resident_bytes", (json_int_t)a->resident,
+			      "huge_bytes", (json_int_t)a->huge, "hot_percent", a->hot_bp / 100.0));
+	}
+	for (size_t i = 0; i < t->table.n_chunks; i++)
+		json_array_append_new(chunks, chunk_json(&t->table.chunks[i], now));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:i, s:I, s:o, s:o, s:o}", "summary",
+			 target_summary_json(t), "exe", nullable_string(t->exe), "unit",
+			 nullable_string(t->unit), "cgroup", nullable_string(t->cgroup),
+			 "memory_cgroup", nullable_string(t->memcg), "scans", (int)t->scans,
+			 "attempts", (json_int_t)t->attempts, "by_result",
+			 by_result_json(t->by_class), "areas", areas, "chunks", chunks);
+}
+
+static json_t *pauses_json(const struct manager *m, uint64_t now)
+{
+	json_t *a = json_array();
+	uint64_t until;
+	const char *why = manager_pause_reason(m, now, &until);
+
+	if (why)
+		json_array_append_new(a, json_pack("{s:s, s:n, s:f}", "reason", why, "cgroup",
+						   "remaining_sec", (double)(until - now) / 1e6));
+	for (const struct memcg_pause *p = manager_memcg_pauses(m); p; p = p->hh.next)
+		if (pause_active(&p->pause, now))
+			json_array_append_new(a,
+					      json_pack("{s:s, s:s, s:f}", "reason", "ebusy",
+							"cgroup", p->path, "remaining_sec",
+							(double)(p->pause.until_usec - now) / 1e6));
+	return a;
+}
+
+static void m_get_status(struct call *c)
+{
+	struct utsname u;
+	char mode[32];
+	uint64_t now = now_usec();
+	const struct thpd_config *cfg = manager_config(c->m);
+
+	if (!no_params(c))
+		return;
+	uname(&u);
+	c->reply->parameters =
+	    json_pack("{s:s, s:f, s:s, s:s, s:i, s:i, s:i, s:I, s:{s:I, s:I}, s:o}", "version",
+		      THPD_VERSION, "uptime_sec", (double)(now - manager_started_usec(c->m)) / 1e6,
+		      "kernel", u.release, "thp_mode", thp_mode_read(mode, sizeof(mode)),
+		      "config_generation", (int)manager_config_generation(c->m), "policies",
+		      (int)cfg->n_policies, "targets", (int)HASH_COUNT(manager_targets(c->m)),
+		      "collapsed_bytes", (json_int_t)manager_counters(c->m)->collapsed_bytes,
+		      "budget", "rate", (json_int_t)cfg->daemon.max_collapse_rate, "available",
+		      (json_int_t)MIN(manager_budget_available(c->m), (uint64_t)INT64_MAX),
+		      "pauses", pauses_json(c->m, now));
+}
+
+static void m_list_targets(struct call *c)
+{
+	json_t *a = json_array();
+
+	if (!no_params(c)) {
+		json_decref(a);
+		return;
+	}
+	for (const struct target *t = manager_targets(c->m); t; t = t->hh.next)
+		if (can_see(c->peer, t))
+			json_array_append_new(a, target_summary_json(t));
+	c->reply->parameters = json_pack("{s:o}", "targets", a);
+}
+
+static void m_get_target(struct call *c)
+{
+	json_error_t err;
+	json_int_t pid;
+
+	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:I}", "pid", &pid) < 0)
+		return reply_invalid(c, "pid");
+	const struct target *t =
+	    pid > 0 && pid <= INT32_MAX ? manager_find_target(c->m, (pid_t)pid) : NULL;
+	/* Another user's target is reported as absent: no probing. */
+	if (!t || !can_see(c->peer, t))
+		return reply_error(c, THPD_ERR_NO_SUCH_TARGET, json_pack("{s:I}", "pid", pid));
+	c->reply->parameters = json_pack("{s:o}", "target", target_json(t));
+}
+
+static void m_get_counters(struct call *c)
+{
+	const struct counters *k = manager_counters(c->m);
+
+	if (!no_params(c))
+		return;
+	c->reply->parameters = json_pack(
+	    "{s:{s:I, s:I, s:o, s:f, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+	    "counters", "attempts", (json_int_t)k->attempts, "collapsed_bytes",
+	    (json_int_t)k->collapsed_bytes, "by_result", by_result_json(k->by_class),
+	    "collapse_sec", (double)k->collapse_usec / 1e6, "scans", (json_int_t)k->scans,
+	    "scan_sec", (double)k->scan_usec / 1e6, "discoveries", (json_int_t)k->discoveries,
+	    "targets_added", (json_int_t)k->targets_added, "targets_removed",
+	    (json_int_t)k->targets_removed, "enomem_pauses", (json_int_t)k->enomem_pauses,
+	    "ebusy_pauses", (json_int_t)k->ebusy_pauses, "splits", (json_int_t)k->splits, "reloads",
+	    (json_int_t)k->reloads, "reload_failures", (json_int_t)k->reload_failures);
+}
+
+static void m_reload(struct call *c)
+{
+	struct config_diags diags = {0};
+
+	if (!no_params(c))
+		return;
+	int r = manager_reload(c->m, &diags);
+	if (r < 0) {
+		json_t *problems = json_array();
+		for (size_t i = 0; i < diags.n; i++)
+			json_array_append_new(
+			    problems, json_pack("{s:s, s:i, s:i, s:s}", "file", diags.v[i].file,
+						"line", (int)diags.v[i].line, "column",
+						(int)diags.v[i].col, "message", diags.v[i].msg));
+		if (diags.n == 0)
+			json_array_append_new(problems,
+					      json_pack("{s:s, s:i, s:i, s:s}", "file", "", "line",
+							0, "column", 0, "message", strerror(-r)));
+		reply_error(c, THPD_ERR_RELOAD_FAILED, json_pack("{s:o}", "problems", problems));
+	} else {
+		c->reply->parameters =
+		    json_pack("{s:i, s:i}", "policies", (int)manager_config(c->m)->n_policies,
+			      "config_generation", (int)manager_config_generation(c->m));
+	}
+	config_diags_free(&diags);
+}
+
+static void m_get_info(struct call *c)
+{
+	if (!no_params(c))
+		return;
+	c->reply->parameters =
+	    json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", "thpd", "product", "thpd",
+		      "version", THPD_VERSION, "url", "https://github.com/thpd/thpd", "interfaces",
+		      "org.varlink.service", "io.thpd.Manager");
+}
+
+static void m_get_interface_description(struct call *c)
+{
+	json_error_t err;
+	const char *iface;
+
+	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:s}", "interface", &iface) < 0)
+		return reply_invalid(c, "interface");
+	if (streq(iface, "io.thpd.Manager"))
+		c->reply->parameters = json_pack("{s:s}", "description", thpd_varlink_idl);
+	else if (streq(iface, "org.varlink.service"))
+		c->reply->parameters = json_pack("{s:s}", "description", varlink_service_idl);
+	else
+		reply_error(c, VARLINK_ERR_INTERFACE_NOT_FOUND,
+			    json_pack("{s:s}", "interface", iface));
+}
+
+static const struct method method_table[] = {
+    {"org.varlink.service.GetInfo", m_get_info, false},
+    {"org.varlink.service.GetInterfaceDescription", m_get_interface_description, false},
+    {"io.thpd.Manager.GetStatus", m_get_status, false},
+    {"io.thpd.Manager.ListTargets", m_list_targets, false},
+    {"io.thpd.Manager.GetTarget", m_get_target, false},
+    {"io.thpd.Manager.GetCounters", m_get_counters, true},
+    {"io.thpd.Manager.Reload", m_reload, true},
+};
+
+int methods_call(struct manager *m, const struct peer *peer, const char *method, json_t *parameters,
+		 struct method_reply *reply)
+{
+	json_t *empty = NULL;
+	struct call c = {.m = m, .peer = peer, .params = parameters, .reply = reply};
+
+	*reply = (struct method_reply){0};
+	if (!c.params)
+		c.params = empty = json_object();
+	for (size_t i = 0; i < ARRAY_SIZE(method_table); i++) {
+		const struct method *x = &method_table[i];
+		if (!streq(x->name, method))
+			continue;
+		if (x->privileged && !peer->privileged)
+			reply_error(&c, VARLINK_ERR_PERMISSION, NULL);
+		else
+			x->fn(&c);
+		json_decref(empty);
+		return 0;
+	}
+	reply_error(&c, VARLINK_ERR_METHOD_NOT_FOUND, json_pack("{s:s}", "method", method));
+	json_decref(empty);
+	return 0;
+}

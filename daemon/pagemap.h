@@ -12,7 +12,7 @@
 
 struct pmd_stat {
 	uint16_t present; /* pages present (0..512), zero-page mappings excluded */
-	bool huge;        /* mapped by a PMD-sized THP */
+	bool huge;	  /* mapped by a PMD-sized THP */
 };
 
 /* One region as PAGEMAP_SCAN reports it: [start, end) with category bits. */
@@ -44,3 +44,10 @@ void pmd_fold(const struct pm_region *regions, size_t n, uint64_t start, uint64_
  */
 int pagemap_pmd_stats(int pagemap_fd, uint64_t start, uint64_t end, struct pmd_stat *out,
 		      bool *ret_scan_supported);
+
+/*
+ * The fallback of pagemap_pmd_stats on its own (exported for tests): reads
+ * 64-bit /proc/PID/pagemap entries one PMD at a time. .huge is never set and
+ * zero-page mappings count as present. Returns 0 or a negative errno.
+ */
+int pagemap_pmd_stats_pread(int pagemap_fd, uint64_t start, uint64_t end, struct pmd_stat *out);

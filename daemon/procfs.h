@@ -14,14 +14,14 @@ enum vma_flag {
 	VMA_READ = 1u << 0,
 	VMA_WRITE = 1u << 1,
 	VMA_EXEC = 1u << 2,
-	VMA_SHARED = 1u << 3,    /* 's' in perms */
-	VMA_ANON = 1u << 4,      /* private, no backing file (incl. [heap], [stack], [anon:x]) */
-	VMA_SHMEM = 1u << 5,     /* shared memory: /dev/zero, memfd:, SYSV, /dev/shm/ */
-	VMA_HG = 1u << 6,        /* VmFlags hg: MADV_HUGEPAGE */
-	VMA_NH = 1u << 7,        /* VmFlags nh: MADV_NOHUGEPAGE */
+	VMA_SHARED = 1u << 3,	    /* 's' in perms */
+	VMA_ANON = 1u << 4,	    /* private, no backing file (incl. [heap], [stack], [anon:x]) */
+	VMA_SHMEM = 1u << 5,	    /* shared memory: /dev/zero, memfd:, SYSV, /dev/shm/ */
+	VMA_HG = 1u << 6,	    /* VmFlags hg: MADV_HUGEPAGE */
+	VMA_NH = 1u << 7,	    /* VmFlags nh: MADV_NOHUGEPAGE */
 	VMA_THP_ELIGIBLE = 1u << 8, /* THPeligible: 1 */
-	VMA_SPECIAL = 1u << 9,   /* [vsyscall], [vdso], [vvar], io/pfnmap (VmFlags io, pf, dd) */
-	VMA_HAS_SMAPS = 1u << 10, /* fields below the header were parsed (smaps, not maps) */
+	VMA_SPECIAL = 1u << 9,	    /* [vsyscall], [vdso], [vvar], io/pfnmap (VmFlags io, pf) */
+	VMA_HAS_SMAPS = 1u << 10,   /* fields below the header were parsed (smaps, not maps) */
 };
 
 struct vma {
@@ -52,7 +52,7 @@ void vma_list_free(struct vma_list *l);
 
 struct proc_status {
 	char name[64];
-	uid_t uid;          /* real uid */
+	uid_t uid;	    /* real uid */
 	int thp_enabled;    /* THP_enabled: 1/0, -1 if the line is absent */
 	uint64_t rss_anon;  /* RssAnon in bytes */
 	uint64_t rss_shmem; /* RssShmem in bytes */

@@ -11,15 +11,15 @@
 #include "config.h"
 
 enum collapse_class {
-	COLLAPSE_OK,         /* 0 */
-	COLLAPSE_RETRY,      /* EAGAIN: transient, retry with backoff */
-	COLLAPSE_NOMEM,      /* ENOMEM with the range still mapped: no huge page */
-	COLLAPSE_UNMAPPED,   /* ENOMEM because the range is gone (worker checks maps) */
-	COLLAPSE_CGROUP_FULL,/* EBUSY: memory cgroup charge failed */
-	COLLAPSE_INELIGIBLE, /* EINVAL: not collapsible until the area changes */
-	COLLAPSE_GONE,       /* ESRCH: process exited */
-	COLLAPSE_DENIED,     /* EPERM / EACCES: missing capability */
-	COLLAPSE_OTHER,      /* anything else (EFAULT, ...) treated like INELIGIBLE */
+	COLLAPSE_OK,	      /* 0 */
+	COLLAPSE_RETRY,	      /* EAGAIN: transient, retry with backoff */
+	COLLAPSE_NOMEM,	      /* ENOMEM with the range still mapped: no huge page */
+	COLLAPSE_UNMAPPED,    /* ENOMEM because the range is gone (worker checks maps) */
+	COLLAPSE_CGROUP_FULL, /* EBUSY: memory cgroup charge failed */
+	COLLAPSE_INELIGIBLE,  /* EINVAL: not collapsible until the area changes */
+	COLLAPSE_GONE,	      /* ESRCH: process exited */
+	COLLAPSE_DENIED,      /* EPERM / EACCES: missing capability */
+	COLLAPSE_OTHER,	      /* anything else (EFAULT, ...) treated like INELIGIBLE */
 	COLLAPSE_CLASS_MAX,
 };
 
@@ -32,7 +32,7 @@ const char *collapse_class_name(enum collapse_class c); /* "ok", "eagain", ... *
  * chunks get another chance. */
 struct area_sig {
 	uint64_t start, end;
-	uint32_t flags;    /* enum vma_flag bits that matter for eligibility */
+	uint32_t flags;	   /* enum vma_flag bits that matter for eligibility */
 	uint64_t resident; /* bytes present in the area */
 };
 
@@ -41,10 +41,10 @@ bool area_changed(const struct area_sig *old, const struct area_sig *now);
 
 enum chunk_state {
 	CHUNK_CANDIDATE,   /* may be collapsed when budget allows */
-	CHUNK_BACKOFF,     /* EAGAIN: retry at next_usec */
-	CHUNK_PARKED,      /* EAGAIN attempts exhausted: wait for the area to change */
+	CHUNK_BACKOFF,	   /* EAGAIN: retry at next_usec */
+	CHUNK_PARKED,	   /* EAGAIN attempts exhausted: wait for the area to change */
 	CHUNK_QUARANTINED, /* EINVAL: wait for the area to change */
-	CHUNK_HUGE,        /* collapsed (as last seen by the kernel) */
+	CHUNK_HUGE,	   /* collapsed (as last seen by the kernel) */
 	CHUNK_STATE_MAX,
 };
 
@@ -52,10 +52,10 @@ const char *chunk_state_name(enum chunk_state s);
 
 struct chunk_retry {
 	enum chunk_state state;
-	uint32_t attempts;  /* consecutive EAGAINs */
-	uint64_t next_usec; /* BACKOFF: earliest retry */
-	int last_err;       /* last errno (0 = none) */
-	struct area_sig sig;/* area as it was when parked/quarantined */
+	uint32_t attempts;   /* consecutive EAGAINs */
+	uint64_t next_usec;  /* BACKOFF: earliest retry */
+	int last_err;	     /* last errno (0 = none) */
+	struct area_sig sig; /* area as it was when parked/quarantined */
 };
 
 /*
@@ -84,7 +84,7 @@ bool retry_due(struct chunk_retry *c, uint64_t now, const struct area_sig *cur);
 /* A pause until some time; expired pauses read as inactive. */
 struct pause {
 	uint64_t until_usec; /* 0 = not paused */
-	int err;             /* what caused it */
+	int err;	     /* what caused it */
 };
 
 static inline bool pause_active(const struct pause *p, uint64_t now)

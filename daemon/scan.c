@@ -1,1 +1,282 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+#include "scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pagemap.h"
+#include "procfs.h"
+#include "units.h"
+#include "util.h"
+
+#define ALIGN_UP_2M(x)	 (((x) + PMD_SIZE_2M - 1) & ~(PMD_SIZE_2M - 1))
+#define ALIGN_DOWN_2M(x) ((x) & ~(PMD_SIZE_2M - 1))
+
+/* Flags that only smaps can tell; carried over between cheap scans. */
+#define SMAPS_ONLY_FLAGS (VMA_HG | VMA_NH | VMA_THP_ELIGIBLE | VMA_SPECIAL | VMA_HAS_SMAPS)
+
+uint64_t scan_hash(const char *buf, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)buf[i];
+		h *= 1099511628211ULL;
+	}
+	return h ? h : 1;
+}
+
+bool scan_area_eligible(uint32_t f, bool have_smaps, bool shmem, bool thp_always)
+{
+	if (f & (VMA_SPECIAL | VMA_NH))
+		return false;
+	if (!(f & VMA_ANON) && !(shmem && (f & VMA_SHMEM)))
+		return false;
+	/*
+	 * THPeligible applies the sysfs mode: in "madvise" mode it is 0 for every
+	 * area without MADV_HUGEPAGE, yet MADV_COLLAPSE ignores the mode. So it
+	 * only tells something when the mode is "always" or the area has hg.
+	 * (Maps-only scans carry the flags of the last smaps read.)
+	 */
+	if (have_smaps && (thp_always || (f & VMA_HG)) && !(f & VMA_THP_ELIGIBLE))
+		return false;
+	return true;
+}
+
+static enum scan_status status_from_errno(int err)
+{
+	if (err == -ENOENT || err == -ESRCH)
+		return SCAN_GONE;
+	if (err == -EACCES || err == -EPERM)
+		return SCAN_DENIED;
+	return SCAN_ERROR;
+}
+
+static const struct scan_area *find_prev(const struct scan_params *p, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = p->n_prev_areas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->prev_areas[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < p->n_prev_areas && p->prev_areas[lo].start == start &&
+	    p->prev_areas[lo].end == end)
+		return &p->prev_areas[lo];
+	return NULL;
+}
+
+static int read_layout(struct scan_job *job, int dfd, struct vma_list *vmas)
+{
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	r = read_file_at(dfd, "maps", &buf, &len);
+	if (r < 0)
+		return r;
+	job->maps_hash = scan_hash(buf, len);
+	bool need_smaps = job->params.full || job->params.refs || job->params.prev_maps_hash == 0 ||
+			  job->params.prev_maps_hash != job->maps_hash;
+	if (!need_smaps) {
+		r = maps_parse(buf, len, vmas);
+		free(buf);
+		if (r < 0 && vmas->n == 0)
+			return r;
+		for (size_t i = 0; i < vmas->n; i++) {
+			const struct scan_area *prev =
+			    find_prev(&job->params, vmas->v[i].start, vmas->v[i].end);
+			/* Not remembered: it was not a candidate at the last full read. */
+			vmas->v[i].flags |= prev ? (prev->flags & SMAPS_ONLY_FLAGS) : VMA_SPECIAL;
+		}
+		return 0;
+	}
+	free(buf);
+	r = read_file_at(dfd, "smaps", &buf, &len);
+	if (r < 0)
+		return r;
+	job->did_smaps = true;
+	r = smaps_parse(buf, len, vmas);
+	free(buf);
+	return (r < 0 && vmas->n == 0) ? r : 0;
+}
+
+static int add_area(struct scan_job *job, size_t *cap_areas, size_t *cap_chunks,
+		    const struct vma *v, int pagemap_fd, struct pmd_stat **stats, size_t *cap_stats)
+{
+	uint64_t astart = ALIGN_UP_2M(v->start), aend = ALIGN_DOWN_2M(v->end);
+	size_t n = (aend - astart) / PMD_SIZE_2M;
+	bool scan_supported = true;
+	int r;
+
+	if (grow_array((void **)stats, cap_stats, n, sizeof(**stats)) < 0 ||
+	    grow_array((void **)&job->areas, cap_areas, job->n_areas + 1, sizeof(*job->areas)) < 0)
+		return -ENOMEM;
+	r = pagemap_pmd_stats(pagemap_fd, astart, aend, *stats, &scan_supported);
+	if (r < 0)
+		return r;
+	job->pagemap_scan = scan_supported;
+
+	struct scan_area *a = &job->areas[job->n_areas];
+	*a = (struct scan_area){
+	    .start = v->start, .end = v->end, .flags = v->flags, .hot_bp = 10000};
+	if (job->params.refs && v->rss > 0)
+		a->hot_bp = (uint32_t)MIN(10000, v->referenced * 10000 / v->rss);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct pmd_stat *s = &(*stats)[i];
+		if (s->huge) {
+			a->huge += PMD_SIZE_2M;
+			a->resident += PMD_SIZE_2M;
+		} else {
+			a->resident += (uint64_t)s->present * PAGE_SIZE_4K;
+		}
+		/* Bloat guard: MADV_COLLAPSE zero-fills every missing page. */
+		bool dense =
+		    s->present > 0 && (uint64_t)s->present * BP_PER_100 >=
+					  (uint64_t)job->params.min_present_bp * PAGES_PER_PMD;
+		if (!s->huge && !dense)
+			continue;
+		if (grow_array((void **)&job->chunks, cap_chunks, job->n_chunks + 1,
+			       sizeof(*job->chunks)) < 0)
+			return -ENOMEM;
+		job->chunks[job->n_chunks++] = (struct scan_chunk){
+		    .addr = astart + i * PMD_SIZE_2M,
+		    .area = (uint32_t)job->n_areas,
+		    .present = s->huge ? PAGES_PER_PMD : s->present,
+		    .huge = s->huge,
+		};
+	}
+	job->huge_bytes += a->huge;
+	job->n_areas++;
+	return 0;
+}
+
+static void clear_refs(struct scan_job *job, int dfd)
+{
+	int fd = openat(dfd, "clear_refs", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		job->refs_denied = (errno == EACCES || errno == EPERM);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void scan_run(struct work *w, const atomic_bool *stop)
+{
+	struct scan_job *job = (struct scan_job *)w;
+	struct vma_list vmas = {0};
+	struct proc_status st;
+	struct pmd_stat *stats = NULL;
+	size_t cap_stats = 0, cap_areas = 0, cap_chunks = 0;
+	char path[64], *buf = NULL;
+	size_t len;
+	int dfd = -1, pagemap_fd = -1, r;
+	uint64_t t0 = now_usec();
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)job->pid);
+	dfd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* The process was alive after we opened its directory, so the pid had
+	 * not been reused: everything read through dfd belongs to our pidfd. */
+	if (syscall(SYS_pidfd_send_signal, job->pidfd, 0, NULL, 0) < 0) {
+		r = -ESRCH;
+		goto fail;
+	}
+	r = read_file_at(dfd, "status", &buf, &len);
+	if (r < 0)
+		goto fail;
+	r = status_parse(buf, len, &st);
+	free(buf);
+	buf = NULL;
+	if (r < 0)
+		goto fail;
+	job->anon_bytes = st.rss_anon;
+	if (st.thp_enabled == 0) {
+		job->status = SCAN_THP_DISABLED;
+		goto out;
+	}
+	r = read_layout(job, dfd, &vmas);
+	if (r < 0)
+		goto fail;
+	pagemap_fd = openat(dfd, "pagemap", O_RDONLY | O_CLOEXEC);
+	if (pagemap_fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	for (size_t i = 0; i < vmas.n && !atomic_load(stop); i++) {
+		const struct vma *v = &vmas.v[i];
+		if (!scan_area_eligible(v->flags, job->did_smaps, job->params.shmem,
+					job->params.thp_always))
+			continue;
+		if (ALIGN_UP_2M(v->start) >= ALIGN_DOWN_2M(v->end))
+			continue;
+		r = add_area(job, &cap_areas, &cap_chunks, v, pagemap_fd, &stats, &cap_stats);
+		if (r < 0)
+			goto fail;
+	}
+	if (job->params.refs)
+		clear_refs(job, dfd);
+	job->status = SCAN_OK;
+	goto out;
+fail:
+	job->err = r;
+	job->status = status_from_errno(r);
+out:
+	free(stats);
+	vma_list_free(&vmas);
+	if (pagemap_fd >= 0)
+		close(pagemap_fd);
+	if (dfd >= 0)
+		close(dfd);
+	job->duration_usec = now_usec() - t0;
+}
+
+struct scan_job *scan_job_new(uint64_t target_id, pid_t pid, int pidfd, const struct scan_params *p,
+			      void (*done)(struct work *, bool, void *))
+{
+	struct scan_job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return NULL;
+	job->pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+	job->params = *p;
+	if (p->n_prev_areas) {
+		job->prev_areas_owned = malloc(p->n_prev_areas * sizeof(*p->prev_areas));
+		if (job->prev_areas_owned)
+			memcpy(job->prev_areas_owned, p->prev_areas,
+			       p->n_prev_areas * sizeof(*p->prev_areas));
+	}
+	if (job->pidfd < 0 || (p->n_prev_areas && !job->prev_areas_owned)) {
+		scan_job_free(job);
+		return NULL;
+	}
+	job->params.prev_areas = job->prev_areas_owned;
+	job->target_id = target_id;
+	job->pid = pid;
+	job->work.run = scan_run;
+	job->work.done = done;
+	return job;
+}
+
+void scan_job_free(struct scan_job *job)
+{
+	if (!job)
+		return;
+	if (job->pidfd >= 0)
+		close(job->pidfd);
+	free(job->prev_areas_owned);
+	free(job->areas);
+	free(job->chunks);
+	free(job);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#include "buddyinfo.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Lines: "Node 0, zone   Normal   c0 c1 ... c10". */
+uint64_t buddyinfo_free_blocks(const char *buf, size_t len, unsigned order)
+{
+	const char *p = buf, *end = buf + len;
+	uint64_t total = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		const char *z = memmem(p, (size_t)(le - p), "zone", 4);
+		if (z) {
+			const char *q = z + 4;
+			while (q < le && *q == ' ')
+				q++;
+			while (q < le && *q != ' ') /* zone name */
+				q++;
+			for (unsigned o = 0; q < le; o++) {
+				char *e;
+				unsigned long long c = strtoull(q, &e, 10);
+				if (e == q || e > le)
+					break;
+				if (o >= order && o < 63 && c <= UINT64_MAX >> (o - order))
+					total += c << (o - order);
+				q = e;
+			}
+		}
+		p = le + 1;
+	}
+	return total;
+}

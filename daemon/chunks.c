@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+#include "chunks.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct area_sig chunk_area_sig(const struct chunk_table *t, const struct chunk *c)
+{
+	const struct scan_area *a = &t->areas[c->area];
+
+	return (struct area_sig){
+	    .start = a->start, .end = a->end, .flags = a->flags, .resident = a->resident};
+}
+
+struct chunk *chunk_table_find(struct chunk_table *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->n_chunks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->chunks[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo < t->n_chunks && t->chunks[lo].addr == addr) ? &t->chunks[lo] : NULL;
+}
+
+static void carry_over(struct chunk *nc, const struct chunk *old, bool huge_now,
+		       const struct area_sig *sig, struct merge_stats *ms)
+{
+	nc->retry = old->retry;
+	nc->splits = old->splits;
+	nc->in_flight = old->in_flight;
+	if (old->retry.state != CHUNK_HUGE)
+		return;
+	if (huge_now) {
+		ms->confirmed++;
+		return;
+	}
+	/* Success is a snapshot: the kernel or the allocator split it again. */
+	ms->split++;
+	nc->splits++;
+	nc->retry.state = CHUNK_CANDIDATE;
+	nc->retry.attempts = 0;
+	if (nc->splits >= CHUNK_MAX_SPLITS) {
+		nc->retry.state = CHUNK_PARKED;
+		nc->retry.sig = *sig;
+	}
+}
+
+int chunk_table_merge(struct chunk_table *t, const struct scan_area *areas, size_t n_areas,
+		      const struct scan_chunk *chunks, size_t n_chunks, struct merge_stats *ms)
+{
+	struct scan_area *na = NULL;
+	struct chunk *nc = NULL;
+	size_t j = 0;
+
+	memset(ms, 0, sizeof(*ms));
+	if (n_areas && !(na = malloc(n_areas * sizeof(*na))))
+		return -ENOMEM;
+	if (n_chunks && !(nc = calloc(n_chunks, sizeof(*nc)))) {
+		free(na);
+		return -ENOMEM;
+	}
+	if (n_areas)
+		memcpy(na, areas, n_areas * sizeof(*na));
+
+	for (size_t i = 0; i < n_chunks; i++) {
+		const struct scan_chunk *sc = &chunks[i];
+		struct chunk *c = &nc[i];
+		*c = (struct chunk){.addr = sc->addr, .area = sc->area, .present = sc->present};
+		c->retry.state = sc->huge ? CHUNK_HUGE : CHUNK_CANDIDATE;
+
+		while (j < t->n_chunks && t->chunks[j].addr < sc->addr) {
+			ms->dropped++;
+			j++;
+		}
+		if (j < t->n_chunks && t->chunks[j].addr == sc->addr) {
+			const struct scan_area *a = &na[sc->area];
+			struct area_sig sig = {a->start, a->end, a->flags, a->resident};
+			carry_over(c, &t->chunks[j], sc->huge, &sig, ms);
+			if (sc->huge)
+				c->retry.state = CHUNK_HUGE;
+			j++;
+		}
+	}
+	ms->dropped += t->n_chunks - j;
+	free(t->areas);
+	free(t->chunks);
+	t->areas = na;
+	t->n_areas = n_areas;
+	t->chunks = nc;
+	t->n_chunks = n_chunks;
+	return 0;
+}
+
+void chunk_table_free(struct chunk_table *t)
+{
+	free(t->areas);
+	free(t->chunks);
+	memset(t, 0, sizeof(*t));
+}

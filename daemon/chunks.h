@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A target's chunk table: the 2 MiB chunks the last scan found, each with
+ * its retry state. Merging a new scan keeps the state of chunks that are
+ * still there and notices collapses that the kernel split again. Pure.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "retry.h"
+#include "scan.h"
+
+/* A chunk split back this many times after a collapse is parked (allocators
+ * such as jemalloc split huge pages when they free parts of them). */
+#define CHUNK_MAX_SPLITS 3
+
+struct chunk {
+	uint64_t addr;
+	uint32_t area; /* index into the table's areas */
+	uint16_t present;
+	uint16_t splits;
+	bool in_flight;
+	struct chunk_retry retry;
+};
+
+struct chunk_table {
+	struct scan_area *areas;
+	size_t n_areas;
+	struct chunk *chunks; /* sorted by addr */
+	size_t n_chunks;
+};
+
+struct merge_stats {
+	size_t confirmed; /* collapsed earlier, huge now */
+	size_t split;	  /* collapsed earlier, no longer huge */
+	size_t dropped;	  /* no longer a candidate (unmapped, sparse, ineligible) */
+};
+
+/* Signature of the area a chunk lies in, as used by retry_due(). */
+struct area_sig chunk_area_sig(const struct chunk_table *t, const struct chunk *c);
+
+/*
+ * Replace t's areas and chunks by the scan's (areas/chunks are copied),
+ * carrying retry state by address. Returns 0 or -ENOMEM (t unchanged).
+ */
+int chunk_table_merge(struct chunk_table *t, const struct scan_area *areas, size_t n_areas,
+		      const struct scan_chunk *chunks, size_t n_chunks, struct merge_stats *ms);
+
+/* Binary search by address; NULL if absent. */
+struct chunk *chunk_table_find(struct chunk_table *t, uint64_t addr);
+
+void chunk_table_free(struct chunk_table *t);

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control socket: a Unix stream socket speaking Varlink (JSON objects
+ * terminated by NUL). It owns connections, framing, limits and peer
+ * credentials; what each method does lives in methods.c, which calls the
+ * manager.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct event_base;
+struct manager;
+struct control;
+
+/* Limits (documented in man/thpd.8). */
+#define CONTROL_MAX_MESSAGE  (64 * 1024)
+#define CONTROL_MAX_CLIENTS  128
+#define CONTROL_IDLE_TIMEOUT 60 /* seconds */
+#define CONTROL_MAX_OUTPUT   (4 * 1024 * 1024)
+
+/*
+ * Listen on path, or take the socket systemd passed (sd_listen_fds). Refuses
+ * to start if another daemon answers on path; removes a stale socket file.
+ */
+int control_new(struct event_base *base, struct manager *m, const char *path, struct control **ret);
+void control_free(struct control *c);

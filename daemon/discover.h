@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Finding target processes: a /proc walk on the scan worker that matches
+ * every process against the policy and opens a pidfd for new matches, and
+ * the proc connector (exec events) that makes new processes show up fast.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config_ref.h"
+#include "workq.h"
+
+struct discovered {
+	pid_t pid;
+	int pidfd; /* opened for new matches; -1 for already-known pids */
+	uint64_t starttime;
+	uid_t uid;
+	uint64_t anon_bytes;
+	char *comm, *exe, *unit, *cgroup, *memcg; /* NULL when unknown */
+	int policy;				  /* index into cfg->policies, -1 = no match */
+};
+
+struct known_pid {
+	pid_t pid;
+	uint64_t starttime;
+};
+
+struct discover_job {
+	struct work work;
+	/* input */
+	struct config_ref *cfg;	 /* reference owned by the job */
+	struct known_pid *known; /* sorted by pid; owned */
+	size_t n_known;
+	pid_t self;
+	/* output: new matches, and every known pid still alive (re-matched) */
+	struct discovered *found;
+	size_t n_found, cap_found;
+	size_t n_processes;
+	uint64_t duration_usec;
+};
+
+struct discover_job *discover_job_new(struct config_ref *cfg, const struct known_pid *known,
+				      size_t n_known, void (*done)(struct work *, bool, void *));
+void discover_job_free(struct discover_job *job);
+/* Free the strings of one entry and close its pidfd if still set. */
+void discovered_clear(struct discovered *d);
+
+/*
+ * Proc connector: a netlink socket that reports exec events. Needs
+ * CAP_NET_ADMIN; returns the fd (non-blocking) or a negative errno.
+ */
+int proc_connector_open(void);
+/* Drain pending messages; returns the number of exec/comm events seen (>= 0)
+ * or a negative errno. */
+int proc_connector_drain(int fd);

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The manager owns all daemon state: the config, the targets and their
+ * chunk tables, budgets, pauses and counters. It is the only place where
+ * state changes; the control layer reads it and calls manager_* functions.
+ * Everything here runs on the event loop thread.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uthash.h>
+
+#include "budget.h"
+#include "chunks.h"
+#include "config_ref.h"
+#include "retry.h"
+
+struct event_base;
+struct manager;
+
+enum target_state {
+	TARGET_ACTIVE,
+	TARGET_PAUSED,	     /* paused by an operator */
+	TARGET_DENIED,	     /* missing capability: not tried again */
+	TARGET_THP_DISABLED, /* the process set PR_SET_THP_DISABLE */
+};
+
+const char *target_state_name(enum target_state s);
+
+struct target {
+	UT_hash_handle hh; /* keyed by pid */
+	uint64_t id;	   /* unique for the daemon's lifetime (pids are reused) */
+	pid_t pid;
+	int pidfd;
+	uint64_t starttime;
+	uid_t uid;
+	char *comm, *exe, *unit, *cgroup, *memcg;
+	const struct policy *policy; /* in the manager's current config */
+	struct event *exit_ev;
+	struct manager *owner;
+	enum target_state state;
+	uint64_t added_usec;
+
+	bool scanning, collapsing;
+	unsigned scans;
+	uint64_t last_scan_usec;
+	uint64_t maps_hash;
+	bool refs_window_open; /* clear_refs written: the next scan measures */
+	bool hot_valid;	       /* hot_bp of areas comes from a full window */
+
+	struct chunk_table table;
+	uint64_t anon_bytes;
+	uint64_t huge_bytes;
+	uint64_t resident_bytes; /* in candidate areas */
+
+	uint64_t collapsed_bytes;
+	uint64_t attempts;
+	uint64_t by_class[COLLAPSE_CLASS_MAX];
+	int last_err;
+};
+
+struct counters {
+	uint64_t attempts;
+	uint64_t collapsed_bytes;
+	uint64_t by_class[COLLAPSE_CLASS_MAX];
+	uint64_t collapse_usec;
+	uint64_t scans;
+	uint64_t scan_usec;
+	uint64_t discoveries;
+	uint64_t targets_added;
+	uint64_t targets_removed;
+	uint64_t enomem_pauses;
+	uint64_t ebusy_pauses;
+	uint64_t splits;
+	uint64_t reloads;
+	uint64_t reload_failures;
+};
+
+struct memcg_pause {
+	UT_hash_handle hh; /* keyed by path */
+	char *path;
+	struct pause pause;
+};
+
+struct manager;
+
+/* Takes ownership of cfg. config_path is used by manager_reload(). */
+int manager_new(struct event_base *base, const char *config_path, struct thpd_config *cfg,
+		struct manager **ret);
+/* Start workers, timers and the proc connector; run the first discovery. */
+int manager_start(struct manager *m);
+/* Stop collapsing promptly (in-flight jobs end after their current chunk). */
+void manager_stop(struct manager *m);
+void manager_free(struct manager *m);
+
+/*
+ * Re-read the config. On success the new policy applies at once (targets
+ * are re-matched); on failure diags say why and the old policy stays.
+ */
+int manager_reload(struct manager *m, struct config_diags *diags);
+
+/* Read-only views for the control layer. */
+const struct thpd_config *manager_config(const struct manager *m);
+struct target *manager_targets(const struct manager *m); /* uthash head */
+struct target *manager_find_target(const struct manager *m, pid_t pid);
+const struct counters *manager_counters(const struct manager *m);
+uint64_t manager_started_usec(const struct manager *m);
+/* Global pause in force (ENOMEM or operator), NULL if none. */
+const char *manager_pause_reason(const struct manager *m, uint64_t now, uint64_t *until);
+const struct memcg_pause *manager_memcg_pauses(const struct manager *m);
+bool manager_memcg_paused(const struct manager *m, const char *memcg, uint64_t now);
+unsigned manager_config_generation(const struct manager *m);
+/* One-line summary for sd_notify STATUS=. */
+void manager_status_line(const struct manager *m, char *buf, size_t len);
+/* Bytes the global budget allows now (UINT64_MAX if unlimited). */
+uint64_t manager_budget_available(struct manager *m);

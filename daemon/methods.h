@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* The Varlink methods: one table of name, handler and who may call it. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct manager;
+
+struct peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	bool privileged; /* uid 0 or member of group "thpd" */
+};
+
+/* Varlink error names. */
+#define VARLINK_ERR_METHOD_NOT_FOUND	"org.varlink.service.MethodNotFound"
+#define VARLINK_ERR_INVALID_PARAM	"org.varlink.service.InvalidParameter"
+#define VARLINK_ERR_PERMISSION		"org.varlink.service.PermissionDenied"
+#define VARLINK_ERR_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound"
+#define THPD_ERR_NO_SUCH_TARGET		"io.thpd.Manager.NoSuchTarget"
+#define THPD_ERR_RELOAD_FAILED		"io.thpd.Manager.ReloadFailed"
+
+struct method_reply {
+	json_t *parameters; /* owned; NULL = {} */
+	const char *error;  /* NULL on success */
+};
+
+/*
+ * Dispatch one call. Returns 0 and fills reply (success or Varlink error).
+ * The caller sends it unless the call was oneway.
+ */
+int methods_call(struct manager *m, const struct peer *peer, const char *method, json_t *parameters,
+		 struct method_reply *reply);

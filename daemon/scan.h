@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scan job (runs on the scan worker): reads one process's status, maps
+ * (smaps when the layout changed, every N scans, or for refs hotness) and
+ * per-PMD residency, and produces its candidate areas and chunks.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "workq.h"
+
+/* A VMA as the manager remembers it between scans. */
+struct scan_area {
+	uint64_t start, end;
+	uint32_t flags;	   /* enum vma_flag */
+	uint64_t resident; /* bytes present (pagemap) */
+	uint64_t huge;	   /* bytes mapped huge (pagemap) */
+	uint32_t hot_bp;   /* Referenced/Rss over the last refs window; 10000 if unknown */
+};
+
+/* One 2 MiB chunk that is resident, not huge, and dense enough. */
+struct scan_chunk {
+	uint64_t addr;
+	uint32_t area; /* index into areas */
+	uint16_t present;
+	bool huge;
+};
+
+struct scan_params {
+	bool shmem;
+	bool thp_always; /* sysfs mode "always": THPeligible is meaningful for all areas */
+	uint32_t min_present_bp;
+	bool full;			    /* read smaps even if the layout is unchanged */
+	bool refs;			    /* hotness refs: read smaps, then clear_refs */
+	uint64_t prev_maps_hash;	    /* 0 = unknown */
+	const struct scan_area *prev_areas; /* flags from the last smaps read */
+	size_t n_prev_areas;
+};
+
+enum scan_status {
+	SCAN_OK,
+	SCAN_GONE,	   /* process exited */
+	SCAN_DENIED,	   /* EACCES/EPERM reading its /proc files */
+	SCAN_THP_DISABLED, /* PR_SET_THP_DISABLE */
+	SCAN_ERROR,
+};
+
+struct scan_job {
+	struct work work;
+	/* input */
+	uint64_t target_id;
+	pid_t pid;
+	int pidfd; /* owned (dup) */
+	struct scan_params params;
+	struct scan_area *prev_areas_owned;
+	/* output */
+	enum scan_status status;
+	int err;
+	bool did_smaps;
+	bool refs_valid;   /* hot_bp values come from a completed refs window */
+	bool refs_denied;  /* clear_refs could not be written */
+	bool pagemap_scan; /* PAGEMAP_SCAN was available */
+	uint64_t maps_hash;
+	uint64_t anon_bytes; /* RssAnon */
+	uint64_t huge_bytes; /* huge PMDs in scanned areas */
+	uint64_t duration_usec;
+	struct scan_area *areas;
+	size_t n_areas;
+	struct scan_chunk *chunks; /* sorted by addr */
+	size_t n_chunks;
+};
+
+struct scan_job *scan_job_new(uint64_t target_id, pid_t pid, int pidfd, const struct scan_params *p,
+			      void (*done)(struct work *, bool, void *));
+void scan_job_free(struct scan_job *job);
+
+/* Is this VMA a candidate area for the given params? (pure) */
+bool scan_area_eligible(uint32_t vma_flags, bool have_smaps, bool shmem, bool thp_always);
+
+/* FNV-1a over a buffer (maps layout fingerprint). */
+uint64_t scan_hash(const char *buf, size_t len);
