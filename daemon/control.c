@@ -167,10 +167,26 @@ static void on_read(struct bufferevent *bev, void *arg)
 	}
 }
 
+static void on_drained(struct bufferevent *bev, void *arg)
+{
+	/* Output empty (write low watermark 0): the client had half-closed. */
+	client_free(arg);
+}
+
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
+	struct client *cl = arg;
+
+	/* A client that half-closes after its last call still gets the
+	 * replies: stop reading, close once they are written. */
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+		bufferevent_disable(bev, EV_READ);
+		bufferevent_setcb(bev, NULL, on_drained, on_event, cl);
+		return;
+	}
 	/* EOF, error or idle timeout. */
-	client_free(arg);
+	client_free(cl);
 }
 
 static bool peer_privileged(struct control *c, int fd, const struct ucred *cred)

@@ -256,6 +256,13 @@ static bool target_rematch(struct manager *m, struct target *t)
 	struct proc_identity id = target_identity(t);
 	const struct policy *p = policy_find(m->cfg->cfg, &id);
 
+	/* min_anon selects processes to adopt; a target that shrinks below it
+	 * keeps its policy (no flapping, no lost chunk state). */
+	if (!p && t->policy) {
+		id.anon_bytes = MAX(id.anon_bytes, t->policy->match.min_anon);
+		if (policy_matches(t->policy, &id))
+			p = t->policy;
+	}
 	if (!p || p->ignore) {
 		target_remove(m, t, p ? "now matches an ignore policy" : "no longer matches");
 		return false;
@@ -404,6 +411,33 @@ static void apply_scan(struct manager *m, struct target *t, struct scan_job *job
 			  ms.split);
 }
 
+/*
+ * Referenced counts accesses since the last clear_refs, first-touch faults
+ * included. An area is hot only if it was hot over two consecutive windows:
+ * memory touched once and then left idle never qualifies, and neither does
+ * an area that is new or changed bounds (no earlier window to compare).
+ */
+static void refs_sustained_hotness(const struct target *t, struct scan_job *job)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < job->n_areas; i++) {
+		struct scan_area *a = &job->areas[i];
+		if (!t->refs_window_open) { /* no window yet: since process start */
+			a->hot_raw_bp = a->hot_bp = 0;
+			continue;
+		}
+		while (j < t->table.n_areas && t->table.areas[j].start < a->start)
+			j++;
+		const struct scan_area *old = j < t->table.n_areas &&
+						      t->table.areas[j].start == a->start &&
+						      t->table.areas[j].end == a->end
+					      ? &t->table.areas[j]
+					      : NULL;
+		a->hot_bp = old ? MIN(a->hot_raw_bp, old->hot_raw_bp) : 0;
+	}
+}
+
 static void refs_after_scan(struct manager *m, struct target *t, const struct scan_job *job)
 {
 	if (!policy_is_refs(t->policy))
@@ -456,7 +490,10 @@ static void on_scan_done(struct work *w, bool cancelled, void *userdata)
 	}
 	if (t->state == TARGET_THP_DISABLED)
 		t->state = TARGET_ACTIVE;
+	if (policy_is_refs(t->policy) && !job->refs_denied)
+		refs_sustained_hotness(t, job);
 	apply_scan(m, t, job);
+	t->rescan_needed = false;
 	refs_after_scan(m, t, job);
 	plan_and_submit(m, t);
 out:
@@ -607,7 +644,8 @@ static void plan_and_submit(struct manager *m, struct target *t)
 	struct plan_item *items = NULL;
 	size_t n = 0;
 
-	if (m->stopping || t->collapsing || t->scanning || t->state != TARGET_ACTIVE)
+	if (m->stopping || t->collapsing || t->scanning || t->rescan_needed ||
+	    t->state != TARGET_ACTIVE)
 		return;
 	if (pause_active(&m->enomem_pause, now) || manager_memcg_paused(m, t->memcg, now))
 		return;
@@ -653,16 +691,22 @@ out:
 	free(items);
 }
 
-static void count_result(struct manager *m, struct target *t, enum collapse_class cls, int err)
+static void count_global(struct manager *m, enum collapse_class cls)
 {
 	m->counters.attempts++;
 	m->counters.by_class[cls]++;
+	if (cls == COLLAPSE_OK)
+		m->counters.collapsed_bytes += PMD_SIZE_2M;
+}
+
+static void count_result(struct manager *m, struct target *t, enum collapse_class cls, int err)
+{
+	count_global(m, cls);
 	t->attempts++;
 	t->by_class[cls]++;
 	if (cls != COLLAPSE_OK)
 		t->last_err = err;
 	if (cls == COLLAPSE_OK) {
-		m->counters.collapsed_bytes += PMD_SIZE_2M;
 		t->collapsed_bytes += PMD_SIZE_2M;
 		t->huge_bytes += PMD_SIZE_2M;
 	}
@@ -722,6 +766,10 @@ static bool apply_results(struct manager *m, struct target *t, struct collapse_j
 		case COLLAPSE_GONE:
 			gone = true;
 			break;
+		case COLLAPSE_UNMAPPED:
+			/* The layout changed under us: rescan before trying more. */
+			t->rescan_needed = true;
+			break;
 		default:
 			break;
 		}
@@ -741,15 +789,25 @@ static void on_collapse_done(struct work *w, bool cancelled, void *userdata)
 
 	if (t)
 		t->collapsing = false;
-	if (!t || m->stopping)
+	if (cancelled || m->stopping)
 		goto out;
-	if (cancelled) {
-		for (size_t i = 0; i < job->n; i++)
-			job->errs[i] = COLLAPSE_NOT_TRIED;
-	}
 	m->counters.collapse_usec += job->finished_usec - job->started_usec;
+	if (!t) {
+		/* The target went away meanwhile: the work was still done. */
+		for (size_t i = 0; i < job->n; i++)
+			if (job->errs[i] != COLLAPSE_NOT_TRIED)
+				count_global(m, job->errs[i] == COLLAPSE_ERR_UNMAPPED
+							? COLLAPSE_UNMAPPED
+							: collapse_classify(job->errs[i]));
+		goto out;
+	}
 	if (!apply_results(m, t, job))
 		goto out;
+	if (t->rescan_needed) {
+		t->maps_hash = 0; /* force a full read */
+		submit_scan(m, t);
+		goto out;
+	}
 	uint64_t next = next_backoff(t);
 	if (next)
 		schedule_kick(m, next);

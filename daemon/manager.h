@@ -44,6 +44,7 @@ struct target {
 	uint64_t added_usec;
 
 	bool scanning, collapsing;
+	bool rescan_needed; /* a chunk was unmapped: no collapses until rescanned */
 	unsigned scans;
 	uint64_t last_scan_usec;
 	uint64_t maps_hash;

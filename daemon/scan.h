@@ -19,7 +19,8 @@ struct scan_area {
 	uint32_t flags;	   /* enum vma_flag */
 	uint64_t resident; /* bytes present (pagemap) */
 	uint64_t huge;	   /* bytes mapped huge (pagemap) */
-	uint32_t hot_bp;   /* Referenced/Rss over the last refs window; 10000 if unknown */
+	uint32_t hot_bp;   /* hotness used for ranking: 10000 unless hotness is refs */
+	uint32_t hot_raw_bp; /* refs: Referenced/Rss measured over the last window */
 };
 
 /* One 2 MiB chunk that is resident, not huge, and dense enough. */
