@@ -198,12 +198,25 @@ int ctx_call(struct ctx *c, const char *method, json_t *params, struct varlink_r
 	return 0;
 }
 
+static int write_error(void)
+{
+	print_error("cannot write output: %s", strerror(errno ? errno : EIO));
+	return EXIT_CALL_FAILED;
+}
+
+int flush_stdout(void)
+{
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return write_error();
+	return EXIT_OK;
+}
+
 int ctx_print(struct ctx *c, const struct view *v)
 {
-	if (view_print(v, stdout) < 0) {
-		print_error("cannot write output: %s", strerror(errno ? errno : EIO));
-		return EXIT_CALL_FAILED;
-	}
+	errno = 0;
+	if (view_print(v, stdout) < 0)
+		return write_error();
 	return EXIT_OK;
 }
 

@@ -528,7 +528,9 @@ static json_t *view_json(const struct view *v)
 
 int output_json(const json_t *j, FILE *f)
 {
-	if (json_dumpf(j, f, JSON_INDENT(2) | JSON_ENCODE_ANY) < 0)
+	/* 15 significant digits: the daemon's microsecond values print as
+	 * 7.521657 rather than 7.5216570000000003. */
+	if (json_dumpf(j, f, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) < 0)
 		return -EIO;
 	fputc('\n', f);
 	return 0;

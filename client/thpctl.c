@@ -132,7 +132,7 @@ static int verb_help(struct ctx *c, int n_args, char **args)
 
 	if (n_args == 0) {
 		print_usage(stdout);
-		return fflush(stdout) == 0 ? EXIT_OK : EXIT_CALL_FAILED;
+		return flush_stdout();
 	}
 	v = find_verb(args[0]);
 	if (!v)
@@ -141,7 +141,7 @@ static int verb_help(struct ctx *c, int n_args, char **args)
 	       v->summary);
 	if (v->help)
 		printf("\n%s\n", v->help);
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_CALL_FAILED;
+	return flush_stdout();
 }
 
 /* "10", "0.5" (seconds) or a duration such as "500ms", "2s", "1m". */
@@ -223,10 +223,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			print_usage(stdout);
-			return fflush(stdout) == 0 ? EXIT_OK : EXIT_CALL_FAILED;
+			return flush_stdout();
 		case OPT_VERSION:
 			printf("thpctl %s\n", THPD_VERSION);
-			return fflush(stdout) == 0 ? EXIT_OK : EXIT_CALL_FAILED;
+			return flush_stdout();
 		case ':':
 			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		case '?':
@@ -245,7 +245,7 @@ int main(int argc, char **argv)
 		optind++;
 	n_args = argc - optind;
 	if (n_args < verb->min_args)
-		return usage_error("%s needs %s", verb->name, verb->args);
+		return usage_error("%s: missing argument %s", verb->name, verb->args);
 	if (n_args > verb->max_args)
 		return usage_error("too many arguments for %s: '%s'", verb->name,
 				   argv[optind + verb->max_args]);

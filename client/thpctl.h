@@ -50,6 +50,9 @@ int ctx_print(struct ctx *c, const struct view *v);
 
 void ctx_done(struct ctx *c);
 
+/* Flush stdout. Returns EXIT_OK, or EXIT_CALL_FAILED after a message. */
+int flush_stdout(void);
+
 /* "thpctl: MESSAGE" on stderr. */
 void print_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* print_error() plus the hint to 'thpctl help'; returns EXIT_USAGE. */

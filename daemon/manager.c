@@ -432,8 +432,8 @@ static void refs_sustained_hotness(const struct target *t, struct scan_job *job)
 		const struct scan_area *old = j < t->table.n_areas &&
 						      t->table.areas[j].start == a->start &&
 						      t->table.areas[j].end == a->end
-					      ? &t->table.areas[j]
-					      : NULL;
+						  ? &t->table.areas[j]
+						  : NULL;
 		a->hot_bp = old ? MIN(a->hot_raw_bp, old->hot_raw_bp) : 0;
 	}
 }
@@ -797,8 +797,8 @@ static void on_collapse_done(struct work *w, bool cancelled, void *userdata)
 		for (size_t i = 0; i < job->n; i++)
 			if (job->errs[i] != COLLAPSE_NOT_TRIED)
 				count_global(m, job->errs[i] == COLLAPSE_ERR_UNMAPPED
-							? COLLAPSE_UNMAPPED
-							: collapse_classify(job->errs[i]));
+						    ? COLLAPSE_UNMAPPED
+						    : collapse_classify(job->errs[i]));
 		goto out;
 	}
 	if (!apply_results(m, t, job))
@@ -978,15 +978,10 @@ void manager_free(struct manager *m)
 	if (!m)
 		return;
 	manager_stop(m);
-	struct target *t, *tmp;
-	HASH_ITER(hh, m->targets, t, tmp)
-	{
-		(void)tmp;
-		target_remove(m, t, "daemon stopping");
-	}
-	struct memcg_pause *mp, *mtmp;
-	HASH_ITER(hh, m->memcg_pauses, mp, mtmp)
-	{
+	while (m->targets)
+		target_remove(m, m->targets, "daemon stopping");
+	while (m->memcg_pauses) {
+		struct memcg_pause *mp = m->memcg_pauses;
 		HASH_DEL(m->memcg_pauses, mp);
 		free(mp->path);
 		free(mp);

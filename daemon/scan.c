@@ -129,7 +129,7 @@ static int add_area(struct scan_job *job, size_t *cap_areas, size_t *cap_chunks,
 	    .start = v->start, .end = v->end, .flags = v->flags, .hot_bp = 10000};
 	if (job->params.refs)
 		a->hot_bp = a->hot_raw_bp =
-			v->rss ? (uint32_t)MIN(10000, v->referenced * 10000 / v->rss) : 0;
+		    v->rss ? (uint32_t)MIN(10000, v->referenced * 10000 / v->rss) : 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct pmd_stat *s = &(*stats)[i];

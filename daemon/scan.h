@@ -16,10 +16,10 @@
 /* A VMA as the manager remembers it between scans. */
 struct scan_area {
 	uint64_t start, end;
-	uint32_t flags;	   /* enum vma_flag */
-	uint64_t resident; /* bytes present (pagemap) */
-	uint64_t huge;	   /* bytes mapped huge (pagemap) */
-	uint32_t hot_bp;   /* hotness used for ranking: 10000 unless hotness is refs */
+	uint32_t flags;	     /* enum vma_flag */
+	uint64_t resident;   /* bytes present (pagemap) */
+	uint64_t huge;	     /* bytes mapped huge (pagemap) */
+	uint32_t hot_bp;     /* hotness used for ranking: 10000 unless hotness is refs */
 	uint32_t hot_raw_bp; /* refs: Referenced/Rss measured over the last window */
 };
 

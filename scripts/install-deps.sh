@@ -1,0 +1,18 @@
+#!/bin/bash
+# Install what building and testing thpd needs on Debian 12 (run as root).
+set -euo pipefail
+packages=(
+	build-essential meson ninja-build pkg-config
+	libevent-dev libsystemd-dev libyaml-dev libjansson-dev uthash-dev libcmocka-dev
+	socat jq util-linux procps
+	clang-format cppcheck
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
