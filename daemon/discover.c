@@ -139,10 +139,35 @@ drop:
 	discovered_clear(&d);
 }
 
+static void visit(struct discover_job *job, int proc_fd, pid_t pid)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	int dfd = openat(proc_fd, name, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	job->n_processes++;
+	consider(job, pid, dfd);
+	close(dfd);
+}
+
 static void discover_run(struct work *w, const atomic_bool *stop)
 {
 	struct discover_job *job = (struct discover_job *)w;
 	uint64_t t0 = now_usec();
+
+	if (job->only) {
+		int proc_fd = open("/proc", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		if (proc_fd < 0)
+			return;
+		for (size_t i = 0; i < job->n_only && !atomic_load(stop); i++)
+			if (job->only[i] != job->self)
+				visit(job, proc_fd, job->only[i]);
+		close(proc_fd);
+		job->duration_usec = now_usec() - t0;
+		return;
+	}
 	DIR *proc = opendir("/proc");
 	struct dirent *de;
 
@@ -151,14 +176,9 @@ static void discover_run(struct work *w, const atomic_bool *stop)
 	while ((de = readdir(proc)) && !atomic_load(stop)) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
-		if (*end || pid <= 0 || pid == job->self)
+		if (*end || pid <= 0 || pid > INT32_MAX || pid == job->self)
 			continue;
-		int dfd = openat(dirfd(proc), de->d_name, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-		if (dfd < 0)
-			continue;
-		job->n_processes++;
-		consider(job, (pid_t)pid, dfd);
-		close(dfd);
+		visit(job, dirfd(proc), (pid_t)pid);
 	}
 	closedir(proc);
 	job->duration_usec = now_usec() - t0;
@@ -194,6 +214,7 @@ void discover_job_free(struct discover_job *job)
 		discovered_clear(&job->found[i]);
 	free(job->found);
 	free(job->known);
+	free(job->only);
 	config_ref_put(job->cfg);
 	free(job);
 }
@@ -228,7 +249,8 @@ fail:;
 	return r;
 }
 
-int proc_connector_drain(int fd)
+int proc_connector_drain(int fd, pid_t **pids, size_t *n_pids, size_t *cap, size_t max_pids,
+			 bool *overrun)
 {
 	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
 	int events = 0;
@@ -238,8 +260,10 @@ int proc_connector_drain(int fd)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return events;
-			if (errno == ENOBUFS) /* overrun: events lost, a rescan covers it */
-				return events + 1;
+			if (errno == ENOBUFS) { /* overrun: events lost, a rescan covers it */
+				*overrun = true;
+				continue;
+			}
 			return -errno;
 		}
 		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
@@ -248,8 +272,20 @@ int proc_connector_drain(int fd)
 			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(struct proc_event)))
 				continue;
 			struct proc_event *ev = (struct proc_event *)cn->data;
-			if (ev->what == PROC_EVENT_EXEC || ev->what == PROC_EVENT_COMM)
-				events++;
+			pid_t pid;
+			if (ev->what == PROC_EVENT_EXEC)
+				pid = ev->event_data.exec.process_tgid;
+			else if (ev->what == PROC_EVENT_COMM)
+				pid = ev->event_data.comm.process_tgid;
+			else
+				continue;
+			events++;
+			if (*n_pids >= max_pids) {
+				*overrun = true;
+				continue;
+			}
+			if (grow_array((void **)pids, cap, *n_pids + 1, sizeof(**pids)) == 0)
+				(*pids)[(*n_pids)++] = pid;
 		}
 	}
 }

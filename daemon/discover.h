@@ -35,6 +35,8 @@ struct discover_job {
 	struct known_pid *known; /* sorted by pid; owned */
 	size_t n_known;
 	pid_t self;
+	pid_t *only; /* if set: look at these pids only (exec events); owned */
+	size_t n_only;
 	/* output: new matches, and every known pid still alive (re-matched) */
 	struct discovered *found;
 	size_t n_found, cap_found;
@@ -53,6 +55,11 @@ void discovered_clear(struct discovered *d);
  * CAP_NET_ADMIN; returns the fd (non-blocking) or a negative errno.
  */
 int proc_connector_open(void);
-/* Drain pending messages; returns the number of exec/comm events seen (>= 0)
- * or a negative errno. */
-int proc_connector_drain(int fd);
+/*
+ * Drain pending messages, appending the pids of exec/comm events to
+ * *pids (grown as needed, capped at max_pids). Returns the number of events
+ * seen (>= 0; more than appended when capped or when the socket overran, in
+ * which case a full /proc walk is due) or a negative errno.
+ */
+int proc_connector_drain(int fd, pid_t **pids, size_t *n_pids, size_t *cap, size_t max_pids,
+			 bool *overrun);

@@ -53,8 +53,11 @@ struct manager {
 	struct pause enomem_pause;
 	struct memcg_pause *memcg_pauses;
 
-	struct event *tick_ev, *kick_ev, *connector_ev;
+	struct event *tick_ev, *kick_ev, *connector_ev, *exec_batch_ev;
 	int connector_fd;
+	pid_t *exec_pids; /* exec events waiting for the batch timer */
+	size_t n_exec_pids, cap_exec_pids;
+	bool exec_overrun;
 	uint64_t kick_at; /* 0 = not armed */
 
 	bool discovery_in_flight;
@@ -329,39 +332,88 @@ out:
 	discover_job_free(job);
 }
 
-static void request_discovery(struct manager *m)
+/* Start a /proc walk (only == NULL) or a look at the given pids (owned). */
+static void submit_discovery(struct manager *m, pid_t *only, size_t n_only)
 {
 	size_t n = HASH_COUNT(m->targets), i = 0;
 	struct known_pid *known;
 
-	if (m->discovery_in_flight || m->stopping)
+	if (m->discovery_in_flight || m->stopping) {
+		free(only);
 		return;
+	}
 	known = calloc(n ? n : 1, sizeof(*known));
-	if (!known)
+	if (!known) {
+		free(only);
 		return;
+	}
 	for (struct target *t = m->targets; t; t = t->hh.next)
 		known[i++] = (struct known_pid){t->pid, t->starttime};
 	qsort(known, n, sizeof(*known), cmp_known);
 	struct discover_job *job = discover_job_new(m->cfg, known, n, on_discover_done);
 	free(known);
-	if (!job)
+	if (!job) {
+		free(only);
 		return;
+	}
+	job->only = only;
+	job->n_only = n_only;
 	m->discovery_in_flight = true;
 	workq_submit(m->scanq, &job->work);
+}
+
+static void request_discovery(struct manager *m)
+{
+	submit_discovery(m, NULL, 0);
+}
+
+/* Exec events are batched for this long, then their pids are looked at. */
+#define EXEC_BATCH_USEC (50 * 1000ULL)
+/* More pending exec events than this: a full /proc walk is cheaper. */
+#define EXEC_BATCH_MAX 512
+
+static void on_exec_batch(evutil_socket_t fd, short what, void *arg)
+{
+	struct manager *m = arg;
+
+	if (m->discovery_in_flight) { /* one walk at a time: try again shortly */
+		struct timeval tv = usec_to_tv(EXEC_BATCH_USEC);
+		event_add(m->exec_batch_ev, &tv);
+		return;
+	}
+	if (m->exec_overrun) {
+		m->exec_overrun = false;
+		m->n_exec_pids = 0;
+		request_discovery(m);
+		return;
+	}
+	if (m->n_exec_pids == 0)
+		return;
+	pid_t *only = malloc(m->n_exec_pids * sizeof(*only));
+	if (!only)
+		return;
+	memcpy(only, m->exec_pids, m->n_exec_pids * sizeof(*only));
+	size_t n = m->n_exec_pids;
+	m->n_exec_pids = 0;
+	submit_discovery(m, only, n);
 }
 
 static void on_connector(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
-	int r = proc_connector_drain(fd);
+	int r = proc_connector_drain(fd, &m->exec_pids, &m->n_exec_pids, &m->cap_exec_pids,
+				     EXEC_BATCH_MAX, &m->exec_overrun);
 
 	if (r < 0) {
 		log_warning("proc connector failed (%s); relying on /proc rescans", strerror(-r));
 		event_del(m->connector_ev);
 		return;
 	}
-	if (r > 0)
-		request_discovery(m);
+	if ((m->n_exec_pids || m->exec_overrun) &&
+	    !event_pending(m->exec_batch_ev, EV_TIMEOUT, NULL)) {
+		struct timeval tv = usec_to_tv(EXEC_BATCH_USEC);
+		event_add(m->exec_batch_ev, &tv);
+	}
 }
 
 /* ---- scanning --------------------------------------------------------- */
@@ -932,7 +984,8 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		return r;
 	m->kick_ev = event_new(m->base, -1, 0, on_kick, m);
-	if (!m->kick_ev)
+	m->exec_batch_ev = event_new(m->base, -1, 0, on_exec_batch, m);
+	if (!m->kick_ev || !m->exec_batch_ev)
 		return -ENOMEM;
 	r = arm_tick(m);
 	if (r < 0)
@@ -971,6 +1024,8 @@ void manager_stop(struct manager *m)
 		event_del(m->kick_ev);
 	if (m->connector_ev)
 		event_del(m->connector_ev);
+	if (m->exec_batch_ev)
+		event_del(m->exec_batch_ev);
 }
 
 void manager_free(struct manager *m)
@@ -992,6 +1047,9 @@ void manager_free(struct manager *m)
 		event_free(m->kick_ev);
 	if (m->connector_ev)
 		event_free(m->connector_ev);
+	if (m->exec_batch_ev)
+		event_free(m->exec_batch_ev);
+	free(m->exec_pids);
 	if (m->connector_fd >= 0)
 		close(m->connector_fd);
 	config_ref_put(m->cfg);

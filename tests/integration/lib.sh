@@ -43,6 +43,10 @@ cleanup() {
 		eval "$c" || true
 	done
 	for pid in "${CHILD_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	sleep 0.1
+	for pid in "${CHILD_PIDS[@]}"; do
 		kill -KILL "$pid" 2>/dev/null || true
 	done
 	if [[ -n $THPD_PID ]]; then
