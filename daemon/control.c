@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "manager.h"
 #include "methods.h"
 #include "util.h"
 
@@ -25,6 +26,7 @@ struct client {
 	struct client *prev, *next;
 	struct bufferevent *bev;
 	struct peer peer;
+	bool monitoring; /* subscribed with Monitor: gets events */
 };
 
 struct control {
@@ -109,7 +111,10 @@ static int handle_message(struct client *cl, const char *buf, size_t len)
 			       json_pack("{s:s}", "parameter", "parameters"));
 		goto out;
 	}
-	methods_call(cl->owner->manager, &cl->peer, method, params, &reply);
+	struct call_flags flags = {.more = more};
+	methods_call(cl->owner->manager, &cl->peer, method, params, &flags, &reply);
+	if (reply.subscribe && !oneway)
+		cl->monitoring = true;
 	if (!oneway) {
 		if (reply.error)
 			r = send_error(cl, reply.error, reply.parameters);
@@ -117,6 +122,8 @@ static int handle_message(struct client *cl, const char *buf, size_t len)
 			json_t *msg =
 			    json_pack("{s:o}", "parameters",
 				      reply.parameters ? reply.parameters : json_object());
+			if (msg && reply.subscribe)
+				json_object_set_new(msg, "continues", json_true());
 			r = msg ? send_json(cl, msg) : -ENOMEM;
 			json_decref(msg);
 		}
@@ -323,6 +330,34 @@ static int listen_on(struct control *c)
 	return 0;
 }
 
+/* Manager events go to every subscribed client that may see them. */
+static void on_manager_event(const struct manager_event *ev, void *userdata)
+{
+	struct control *c = userdata;
+	json_t *params = NULL;
+
+	for (struct client *cl = c->clients, *next; cl; cl = next) {
+		next = cl->next;
+		if (!cl->monitoring || !methods_event_visible(&cl->peer, ev))
+			continue;
+		if (evbuffer_get_length(bufferevent_get_output(cl->bev)) > CONTROL_MAX_OUTPUT) {
+			log_ratelimited(LOG_NOTICE, NULL,
+					"monitor client pid %d does not read its events; "
+					"disconnecting",
+					(int)cl->peer.pid);
+			client_free(cl);
+			continue;
+		}
+		if (!params && !(params = methods_event_json(ev)))
+			return;
+		json_t *msg = json_pack("{s:O, s:b}", "parameters", params, "continues", 1);
+		if (msg)
+			send_json(cl, msg);
+		json_decref(msg);
+	}
+	json_decref(params);
+}
+
 int control_new(struct event_base *base, struct manager *m, const char *path, struct control **ret)
 {
 	struct control *c = calloc(1, sizeof(*c));
@@ -365,6 +400,7 @@ int control_new(struct event_base *base, struct manager *m, const char *path, st
 		r = -ENOMEM;
 		goto fail;
 	}
+	manager_set_event_sink(m, on_manager_event, c);
 	*ret = c;
 	return 0;
 fail:
@@ -376,6 +412,7 @@ void control_free(struct control *c)
 {
 	if (!c)
 		return;
+	manager_set_event_sink(c->manager, NULL, NULL);
 	while (c->clients)
 		client_free(c->clients);
 	if (c->accept_ev)

@@ -68,11 +68,50 @@ struct manager {
 	int inject_errno; /* THPD_TEST_INJECT_ERRNO (test seam) */
 	unsigned inject_left;
 
+	bool operator_paused;
+	manager_event_fn event_fn;
+	void *event_userdata;
+
 	struct counters counters;
 	uint64_t started_usec;
 };
 
 static void plan_and_submit(struct manager *m, struct target *t);
+static void submit_scan(struct manager *m, struct target *t);
+
+const char *manager_event_type_name(enum manager_event_type t)
+{
+	static const char *const names[] = {
+	    [MANAGER_EVENT_TARGET_ADDED] = "target-added",
+	    [MANAGER_EVENT_TARGET_REMOVED] = "target-removed",
+	    [MANAGER_EVENT_COLLAPSE_DONE] = "collapse-done",
+	    [MANAGER_EVENT_COLLAPSE_ERROR] = "collapse-error",
+	    [MANAGER_EVENT_PAUSE] = "pause",
+	    [MANAGER_EVENT_RESUME] = "resume",
+	    [MANAGER_EVENT_RELOAD] = "reload",
+	};
+	return t < ARRAY_SIZE(names) ? names[t] : "unknown";
+}
+
+void manager_set_event_sink(struct manager *m, manager_event_fn fn, void *userdata)
+{
+	m->event_fn = fn;
+	m->event_userdata = userdata;
+}
+
+static void emit(struct manager *m, struct manager_event *ev, const struct target *t)
+{
+	if (!m->event_fn)
+		return;
+	if (t) {
+		ev->has_target = true;
+		ev->pid = t->pid;
+		ev->uid = t->uid;
+		ev->comm = t->comm;
+		ev->policy = t->policy ? t->policy->name : NULL;
+	}
+	m->event_fn(ev, m->event_userdata);
+}
 static void schedule_kick(struct manager *m, uint64_t when);
 
 const char *target_state_name(enum target_state s)
@@ -168,6 +207,7 @@ static void target_remove(struct manager *m, struct target *t, const char *why)
 	target_log_ctx(t, &ctx, MID_TARGET_REMOVED);
 	log_ctx_msg(LOG_INFO, &ctx, "target %d (%s) removed: %s; collapsed %" PRIu64 " MiB",
 		    (int)t->pid, t->comm ? t->comm : "?", why, t->collapsed_bytes >> 20);
+	emit(m, &(struct manager_event){.type = MANAGER_EVENT_TARGET_REMOVED, .reason = why}, t);
 	HASH_DEL(m->targets, t);
 	m->counters.targets_removed++;
 	if (t->exit_ev)
@@ -248,6 +288,7 @@ static void target_add(struct manager *m, struct discovered *d, const struct pol
 	}
 	HASH_ADD(hh, m->targets, pid, sizeof(t->pid), t);
 	m->counters.targets_added++;
+	emit(m, &(struct manager_event){.type = MANAGER_EVENT_TARGET_ADDED}, t);
 	target_log_ctx(t, &ctx, MID_TARGET_ADDED);
 	log_ctx_msg(LOG_INFO, &ctx, "target %d (%s) added: policy %s, anon %" PRIu64 " MiB",
 		    (int)t->pid, t->comm, p->name, t->anon_bytes >> 20);
@@ -531,7 +572,8 @@ static void on_scan_done(struct work *w, bool cancelled, void *userdata)
 		log_denied_once(m, t, -job->err, "reading /proc");
 		goto out;
 	case SCAN_THP_DISABLED:
-		t->state = TARGET_THP_DISABLED;
+		if (t->state == TARGET_ACTIVE) /* an operator pause stays */
+			t->state = TARGET_THP_DISABLED;
 		goto out;
 	case SCAN_ERROR:
 		log_ratelimited(LOG_WARNING, NULL, "scan of %d failed: %s", (int)t->pid,
@@ -608,6 +650,13 @@ static void pause_memcg(struct manager *m, struct target *t, uint64_t now)
 	}
 	m->counters.ebusy_pauses++;
 	pause_set(&mp->pause, now, dur, EBUSY);
+	emit(m,
+	     &(struct manager_event){.type = MANAGER_EVENT_PAUSE,
+				     .reason = "ebusy",
+				     .cgroup = t->memcg,
+				     .err = EBUSY,
+				     .duration_usec = dur},
+	     t);
 	target_log_ctx(t, &ctx, MID_PAUSE);
 	ctx.err = EBUSY;
 	log_ctx_msg(LOG_NOTICE, &ctx,
@@ -625,6 +674,12 @@ static void pause_global_enomem(struct manager *m, struct target *t, uint64_t no
 
 	m->counters.enomem_pauses++;
 	pause_set(&m->enomem_pause, now, dur, ENOMEM);
+	emit(m,
+	     &(struct manager_event){.type = MANAGER_EVENT_PAUSE,
+				     .reason = "enomem",
+				     .err = ENOMEM,
+				     .duration_usec = dur},
+	     t);
 	target_log_ctx(t, &ctx, MID_PAUSE);
 	ctx.err = ENOMEM;
 	log_ctx_msg(LOG_NOTICE, &ctx,
@@ -699,7 +754,8 @@ static void plan_and_submit(struct manager *m, struct target *t)
 	if (m->stopping || t->collapsing || t->scanning || t->rescan_needed ||
 	    t->state != TARGET_ACTIVE)
 		return;
-	if (pause_active(&m->enomem_pause, now) || manager_memcg_paused(m, t->memcg, now))
+	if (m->operator_paused || pause_active(&m->enomem_pause, now) ||
+	    manager_memcg_paused(m, t->memcg, now))
 		return;
 	if (policy_is_refs(t->policy) && !t->hot_valid)
 		return;
@@ -785,6 +841,7 @@ static bool apply_results(struct manager *m, struct target *t, struct collapse_j
 	uint64_t now = now_usec();
 	const struct retry_config *rc = &m->cfg->cfg->retry;
 	bool gone = false;
+	uint32_t ok = 0, failed = 0;
 
 	for (size_t i = 0; i < job->n; i++) {
 		struct chunk *c = chunk_table_find(&t->table, job->addrs[i]);
@@ -805,6 +862,17 @@ static bool apply_results(struct manager *m, struct target *t, struct collapse_j
 			retry_record(&c->retry, cls, err, now, rc, next_rand(m), &sig);
 		}
 		log_chunk_result(t, job->addrs[i], cls, err, c);
+		if (cls == COLLAPSE_OK) {
+			ok++;
+		} else {
+			failed++;
+			emit(m,
+			     &(struct manager_event){.type = MANAGER_EVENT_COLLAPSE_ERROR,
+						     .reason = collapse_class_name(cls),
+						     .err = err,
+						     .addr = job->addrs[i]},
+			     t);
+		}
 		switch (cls) {
 		case COLLAPSE_NOMEM:
 			pause_global_enomem(m, t, now);
@@ -826,6 +894,13 @@ static bool apply_results(struct manager *m, struct target *t, struct collapse_j
 			break;
 		}
 	}
+	emit(m,
+	     &(struct manager_event){.type = MANAGER_EVENT_COLLAPSE_DONE,
+				     .bytes = (uint64_t)ok * PMD_SIZE_2M,
+				     .chunks_ok = ok,
+				     .chunks_failed = failed,
+				     .duration_usec = job->finished_usec - job->started_usec},
+	     t);
 	if (gone) {
 		target_remove(m, t, "exited during collapse");
 		return false;
@@ -1104,6 +1179,7 @@ int manager_reload(struct manager *m, struct config_diags *diags)
 	if (!m->stopping)
 		arm_tick(m);
 	log_ctx_msg(LOG_NOTICE, &ctx, "reloaded %s: %zu policies", m->config_path, cfg->n_policies);
+	emit(m, &(struct manager_event){.type = MANAGER_EVENT_RELOAD}, NULL);
 	request_discovery(m);
 	return 0;
 }
@@ -1150,6 +1226,10 @@ const struct memcg_pause *manager_memcg_pauses(const struct manager *m)
 
 const char *manager_pause_reason(const struct manager *m, uint64_t now, uint64_t *until)
 {
+	if (m->operator_paused) {
+		*until = 0;
+		return "operator";
+	}
 	if (pause_active(&m->enomem_pause, now)) {
 		*until = m->enomem_pause.until_usec;
 		return "enomem";
@@ -1171,4 +1251,72 @@ void manager_status_line(const struct manager *m, char *buf, size_t len)
 uint64_t manager_budget_available(struct manager *m)
 {
 	return tb_available(&m->global_tb, now_usec());
+}
+
+/* ---- operator steering ------------------------------------------------ */
+
+int manager_pause(struct manager *m, pid_t pid)
+{
+	struct target *t = NULL;
+
+	if (pid) {
+		t = manager_find_target(m, pid);
+		if (!t)
+			return -ESRCH;
+		if (t->state == TARGET_ACTIVE || t->state == TARGET_THP_DISABLED)
+			t->state = TARGET_PAUSED;
+		log_notice("target %d (%s) paused by operator", (int)t->pid, t->comm);
+	} else {
+		m->operator_paused = true;
+		log_notice("all collapsing paused by operator");
+	}
+	emit(m, &(struct manager_event){.type = MANAGER_EVENT_PAUSE, .reason = "operator"}, t);
+	return 0;
+}
+
+int manager_resume(struct manager *m, pid_t pid)
+{
+	struct target *t = NULL;
+
+	if (pid) {
+		t = manager_find_target(m, pid);
+		if (!t)
+			return -ESRCH;
+		if (t->state == TARGET_PAUSED)
+			t->state = TARGET_ACTIVE;
+		log_notice("target %d (%s) resumed by operator", (int)t->pid, t->comm);
+	} else {
+		m->operator_paused = false;
+		log_notice("collapsing resumed by operator");
+	}
+	emit(m, &(struct manager_event){.type = MANAGER_EVENT_RESUME, .reason = "operator"}, t);
+	schedule_kick(m, now_usec());
+	return 0;
+}
+
+int manager_collapse_now(struct manager *m, pid_t pid, uint64_t start, uint64_t end)
+{
+	struct target *t = manager_find_target(m, pid);
+	int n = 0;
+
+	if (!t)
+		return -ESRCH;
+	if (t->state != TARGET_ACTIVE || m->operator_paused)
+		return -EBUSY;
+	for (size_t i = 0; i < t->table.n_chunks; i++) {
+		struct chunk *c = &t->table.chunks[i];
+		if (c->addr + PMD_SIZE_2M <= start || (end && c->addr >= end))
+			continue;
+		if (c->in_flight || c->retry.state == CHUNK_HUGE)
+			continue;
+		c->retry.state = CHUNK_CANDIDATE;
+		c->retry.attempts = 0;
+		c->retry.next_usec = 0;
+		n++;
+	}
+	/* A fresh full scan sees what changed since the last one; its result is
+	 * planned at once. */
+	t->maps_hash = 0;
+	submit_scan(m, t);
+	return n;
 }

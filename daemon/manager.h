@@ -102,13 +102,58 @@ void manager_free(struct manager *m);
  */
 int manager_reload(struct manager *m, struct config_diags *diags);
 
+/* Events for monitors (the control layer streams them to clients). */
+enum manager_event_type {
+	MANAGER_EVENT_TARGET_ADDED,
+	MANAGER_EVENT_TARGET_REMOVED,
+	MANAGER_EVENT_COLLAPSE_DONE,  /* one per collapse job */
+	MANAGER_EVENT_COLLAPSE_ERROR, /* one per failed chunk */
+	MANAGER_EVENT_PAUSE,
+	MANAGER_EVENT_RESUME,
+	MANAGER_EVENT_RELOAD,
+};
+
+const char *manager_event_type_name(enum manager_event_type t);
+
+struct manager_event {
+	enum manager_event_type type;
+	bool has_target; /* pid/uid/comm/policy are set */
+	pid_t pid;
+	uid_t uid;
+	const char *comm;
+	const char *policy;
+	const char *reason; /* removal reason, pause reason ("enomem", "ebusy", "operator") */
+	const char *cgroup; /* ebusy pauses */
+	int err;	    /* positive errno (errors, pauses) */
+	uint64_t addr;	    /* failed chunk */
+	uint64_t bytes;	    /* collapsed by the job */
+	uint32_t chunks_ok, chunks_failed;
+	uint64_t duration_usec;
+};
+
+typedef void (*manager_event_fn)(const struct manager_event *ev, void *userdata);
+/* One sink (the control layer); NULL to remove. */
+void manager_set_event_sink(struct manager *m, manager_event_fn fn, void *userdata);
+
+/* Operator steering. pid 0 = the whole daemon. -ESRCH: no such target. */
+int manager_pause(struct manager *m, pid_t pid);
+int manager_resume(struct manager *m, pid_t pid);
+/*
+ * Make the chunks of a target in [start, end) (end 0 = all) due now, even if
+ * backing off, parked or quarantined, and rescan it; the collapse itself
+ * goes through the budgets as usual. Returns the number of chunks made due,
+ * -ESRCH (no such target) or -EBUSY (paused or denied).
+ */
+int manager_collapse_now(struct manager *m, pid_t pid, uint64_t start, uint64_t end);
+
 /* Read-only views for the control layer. */
 const struct thpd_config *manager_config(const struct manager *m);
 struct target *manager_targets(const struct manager *m); /* uthash head */
 struct target *manager_find_target(const struct manager *m, pid_t pid);
 const struct counters *manager_counters(const struct manager *m);
 uint64_t manager_started_usec(const struct manager *m);
-/* Global pause in force (ENOMEM or operator), NULL if none. */
+/* Global pause in force ("operator" or "enomem"), NULL if none; *until is
+ * 0 for an operator pause (until resumed). */
 const char *manager_pause_reason(const struct manager *m, uint64_t now, uint64_t *until);
 const struct memcg_pause *manager_memcg_pauses(const struct manager *m);
 bool manager_memcg_paused(const struct manager *m, const char *memcg, uint64_t now);

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 
 #include "build-config.h"
+#include "config-json.h"
 #include "manager.h"
 #include "thpmode.h"
 #include "units.h"
@@ -42,6 +43,7 @@ struct call {
 	struct manager *m;
 	const struct peer *peer;
 	json_t *params; /* never NULL here */
+	const struct call_flags *flags;
 	struct method_reply *reply;
 };
 
@@ -60,6 +62,27 @@ static void reply_error(struct call *c, const char *error, json_t *params)
 static void reply_invalid(struct call *c, const char *what)
 {
 	reply_error(c, VARLINK_ERR_INVALID_PARAM, json_pack("{s:s}", "parameter", what));
+}
+
+/*
+ * Strict parameters failed to unpack: name the first field that is not one
+ * of the known ones (NULL-terminated), else the first known one (its type or
+ * presence was wrong).
+ */
+static void reply_bad_params(struct call *c, const char *const *known)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(c->params, key, v)
+	{
+		bool ok = false;
+		for (const char *const *k = known; *k; k++)
+			ok = ok || streq(*k, key);
+		if (!ok)
+			return reply_invalid(c, key);
+	}
+	reply_invalid(c, known[0]);
 }
 
 /* Strict: unknown fields are errors. Returns false after replying. */
@@ -159,8 +182,9 @@ static json_t *pauses_json(const struct manager *m, uint64_t now)
 	const char *why = manager_pause_reason(m, now, &until);
 
 	if (why)
-		json_array_append_new(a, json_pack("{s:s, s:n, s:f}", "reason", why, "cgroup",
-						   "remaining_sec", (double)(until - now) / 1e6));
+		json_array_append_new(
+		    a, json_pack("{s:s, s:n, s:o}", "reason", why, "cgroup", "remaining_sec",
+				 until ? json_real((double)(until - now) / 1e6) : json_null()));
 	for (const struct memcg_pause *p = manager_memcg_pauses(m); p; p = p->hh.next)
 		if (pause_active(&p->pause, now))
 			json_array_append_new(a,
@@ -212,7 +236,7 @@ static void m_get_target(struct call *c)
 	json_int_t pid;
 
 	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:I}", "pid", &pid) < 0)
-		return reply_invalid(c, "pid");
+		return reply_bad_params(c, (const char *const[]){"pid", NULL});
 	const struct target *t =
 	    pid > 0 && pid <= INT32_MAX ? manager_find_target(c->m, (pid_t)pid) : NULL;
 	/* Another user's target is reported as absent: no probing. */
@@ -282,7 +306,7 @@ static void m_get_interface_description(struct call *c)
 	const char *iface;
 
 	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:s}", "interface", &iface) < 0)
-		return reply_invalid(c, "interface");
+		return reply_bad_params(c, (const char *const[]){"interface", NULL});
 	if (streq(iface, "io.thpd.Manager"))
 		c->reply->parameters = json_pack("{s:s}", "description", thpd_varlink_idl);
 	else if (streq(iface, "org.varlink.service"))
@@ -290,6 +314,127 @@ static void m_get_interface_description(struct call *c)
 	else
 		reply_error(c, VARLINK_ERR_INTERFACE_NOT_FOUND,
 			    json_pack("{s:s}", "interface", iface));
+}
+
+/* A target the peer may see and steer, or an error reply (NULL). */
+static struct target *steerable_target(struct call *c, json_int_t pid)
+{
+	struct target *t =
+	    pid > 0 && pid <= INT32_MAX ? manager_find_target(c->m, (pid_t)pid) : NULL;
+
+	/* Another user's target is reported as absent: no probing. */
+	if (!t || !can_see(c->peer, t)) {
+		reply_error(c, THPD_ERR_NO_SUCH_TARGET, json_pack("{s:I}", "pid", pid));
+		return NULL;
+	}
+	return t;
+}
+
+static void m_collapse(struct call *c)
+{
+	json_error_t err;
+	json_int_t pid, start = 0, end = 0;
+	uint64_t until;
+
+	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:I, s?I, s?I}", "pid", &pid, "start",
+			   &start, "end", &end) < 0)
+		return reply_bad_params(c, (const char *const[]){"pid", "start", "end", NULL});
+	if (start < 0 || end < 0 || (end && end <= start))
+		return reply_invalid(c, "end");
+	struct target *t = steerable_target(c, pid);
+	if (!t)
+		return;
+	int n = manager_collapse_now(c->m, t->pid, (uint64_t)start, (uint64_t)end);
+	if (n == -EBUSY) {
+		const char *state = manager_pause_reason(c->m, now_usec(), &until)
+					? "daemon-paused"
+					: target_state_name(t->state);
+		return reply_error(c, THPD_ERR_TARGET_NOT_ACTIVE,
+				   json_pack("{s:I, s:s}", "pid", pid, "state", state));
+	}
+	c->reply->parameters = json_pack("{s:i}", "chunks", n < 0 ? 0 : n);
+}
+
+static void pause_or_resume(struct call *c, int (*fn)(struct manager *, pid_t))
+{
+	json_error_t err;
+	json_int_t pid = 0;
+
+	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s?I}", "pid", &pid) < 0)
+		return reply_bad_params(c, (const char *const[]){"pid", NULL});
+	if (pid == 0) {
+		if (!c->peer->privileged)
+			return reply_error(c, VARLINK_ERR_PERMISSION, NULL);
+		fn(c->m, 0);
+		return;
+	}
+	struct target *t = steerable_target(c, pid);
+	if (t)
+		fn(c->m, t->pid);
+}
+
+static void m_pause(struct call *c)
+{
+	pause_or_resume(c, manager_pause);
+}
+
+static void m_resume(struct call *c)
+{
+	pause_or_resume(c, manager_resume);
+}
+
+static void m_get_policy(struct call *c)
+{
+	if (!no_params(c))
+		return;
+	c->reply->parameters =
+	    json_pack("{s:o, s:i}", "policy", config_to_json(manager_config(c->m)),
+		      "config_generation", (int)manager_config_generation(c->m));
+}
+
+static void m_monitor(struct call *c)
+{
+	if (!no_params(c))
+		return;
+	if (!c->flags->more)
+		return reply_error(c, VARLINK_ERR_EXPECTED_MORE, NULL);
+	c->reply->subscribe = true;
+	c->reply->parameters = json_pack("{s:s}", "type", "subscribed");
+}
+
+bool methods_event_visible(const struct peer *peer, const struct manager_event *ev)
+{
+	return peer->privileged || !ev->has_target || ev->uid == peer->uid;
+}
+
+json_t *methods_event_json(const struct manager_event *ev)
+{
+	json_t *o = json_pack("{s:s}", "type", manager_event_type_name(ev->type));
+
+	if (!o)
+		return NULL;
+	if (ev->has_target) {
+		json_object_set_new(o, "pid", json_integer(ev->pid));
+		json_object_set_new(o, "comm", json_string(ev->comm ? ev->comm : ""));
+		if (ev->policy)
+			json_object_set_new(o, "policy", json_string(ev->policy));
+	}
+	if (ev->reason)
+		json_object_set_new(o, "reason", json_string(ev->reason));
+	if (ev->cgroup)
+		json_object_set_new(o, "cgroup", json_string(ev->cgroup));
+	if (ev->err)
+		json_object_set_new(o, "errno", errno_name(ev->err));
+	if (ev->type == MANAGER_EVENT_COLLAPSE_ERROR)
+		json_object_set_new(o, "addr", json_integer((json_int_t)ev->addr));
+	if (ev->type == MANAGER_EVENT_COLLAPSE_DONE) {
+		json_object_set_new(o, "bytes", json_integer((json_int_t)ev->bytes));
+		json_object_set_new(o, "chunks_ok", json_integer(ev->chunks_ok));
+		json_object_set_new(o, "chunks_failed", json_integer(ev->chunks_failed));
+	}
+	if (ev->duration_usec)
+		json_object_set_new(o, "duration_sec", json_real((double)ev->duration_usec / 1e6));
+	return o;
 }
 
 static const struct method method_table[] = {
@@ -300,13 +445,19 @@ static const struct method method_table[] = {
     {"io.thpd.Manager.GetTarget", m_get_target, false},
     {"io.thpd.Manager.GetCounters", m_get_counters, true},
     {"io.thpd.Manager.Reload", m_reload, true},
+    {"io.thpd.Manager.Collapse", m_collapse, false},
+    {"io.thpd.Manager.Pause", m_pause, false},
+    {"io.thpd.Manager.Resume", m_resume, false},
+    {"io.thpd.Manager.GetPolicy", m_get_policy, false},
+    {"io.thpd.Manager.Monitor", m_monitor, false},
 };
 
 int methods_call(struct manager *m, const struct peer *peer, const char *method, json_t *parameters,
-		 struct method_reply *reply)
+		 const struct call_flags *flags, struct method_reply *reply)
 {
 	json_t *empty = NULL;
-	struct call c = {.m = m, .peer = peer, .params = parameters, .reply = reply};
+	struct call c = {
+	    .m = m, .peer = peer, .params = parameters, .flags = flags, .reply = reply};
 
 	*reply = (struct method_reply){0};
 	if (!c.params)

@@ -22,10 +22,20 @@ struct peer {
 #define VARLINK_ERR_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound"
 #define THPD_ERR_NO_SUCH_TARGET		"io.thpd.Manager.NoSuchTarget"
 #define THPD_ERR_RELOAD_FAILED		"io.thpd.Manager.ReloadFailed"
+#define THPD_ERR_TARGET_NOT_ACTIVE	"io.thpd.Manager.TargetNotActive"
+#define VARLINK_ERR_EXPECTED_MORE	"org.varlink.service.ExpectedMore"
 
 struct method_reply {
 	json_t *parameters; /* owned; NULL = {} */
 	const char *error;  /* NULL on success */
+	bool subscribe;	    /* Monitor: stream events to this client from now on */
+};
+
+struct manager_event;
+
+/* The caller asked for "more" (streaming), needed by Monitor. */
+struct call_flags {
+	bool more;
 };
 
 /*
@@ -33,4 +43,9 @@ struct method_reply {
  * The caller sends it unless the call was oneway.
  */
 int methods_call(struct manager *m, const struct peer *peer, const char *method, json_t *parameters,
-		 struct method_reply *reply);
+		 const struct call_flags *flags, struct method_reply *reply);
+
+/* May this peer see this event? (another user's targets are invisible) */
+bool methods_event_visible(const struct peer *peer, const struct manager_event *ev);
+/* The event as Monitor reply parameters (new reference). */
+json_t *methods_event_json(const struct manager_event *ev);
