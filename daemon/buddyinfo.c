@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "buddyinfo.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* Lines: "Node 0, zone   Normal   c0 c1 ... c10". */
@@ -21,13 +20,19 @@ uint64_t buddyinfo_free_blocks(const char *buf, size_t len, unsigned order)
 			while (q < le && *q != ' ') /* zone name */
 				q++;
 			for (unsigned o = 0; q < le; o++) {
-				char *e;
-				unsigned long long c = strtoull(q, &e, 10);
-				if (e == q || e > le)
+				while (q < le && *q == ' ')
+					q++;
+				if (q >= le || *q < '0' || *q > '9')
 					break;
-				if (o >= order && o < 63 && c <= UINT64_MAX >> (o - order))
+				/* Parse within the line only: buf need not be
+				 * NUL-terminated. */
+				uint64_t c = 0;
+				while (q < le && *q >= '0' && *q <= '9') {
+					unsigned d = (unsigned)(*q++ - '0');
+					c = c > (UINT64_MAX - d) / 10 ? UINT64_MAX : c * 10 + d;
+				}
+				if (o >= order && o - order < 64 && c <= UINT64_MAX >> (o - order))
 					total += c << (o - order);
-				q = e;
 			}
 		}
 		p = le + 1;

@@ -21,7 +21,7 @@
 
 uint64_t scan_hash(const char *buf, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a offset basis */
 
 	for (size_t i = 0; i < len; i++) {
 		h ^= (unsigned char)buf[i];

@@ -54,8 +54,8 @@ static void test_sample(void **state)
 	 * Node 0, zone    DMA32  1 2 4 2 5 4 3 3 4 2 752
 	 * Node 0, zone   Normal  136 491 1331 1534 593 901 470 287 230 33 542
 	 */
-	assert_int_equal(buddyinfo_free_blocks(buf, len, 9), (1 + 3 * 2) + (2 + 752 * 2) +
-								 (33 + 542 * 2));
+	assert_int_equal(buddyinfo_free_blocks(buf, len, 9),
+			 (1 + 3 * 2) + (2 + 752 * 2) + (33 + 542 * 2));
 	assert_int_equal(buddyinfo_free_blocks(buf, len, 9), 2630);
 	assert_int_equal(buddyinfo_free_blocks(buf, len, 10), 3 + 752 + 542);
 	assert_int_equal(buddyinfo_free_blocks(buf, len, 1), 765627);
@@ -95,8 +95,9 @@ static void test_nodes_and_zones(void **state)
 
 static void test_order10_counts_twice(void **state)
 {
-	const char *s = "Node 0, zone   Normal      0      0      0      0      0      0      0      "
-			"0      0      0      5\n";
+	const char *s =
+	    "Node 0, zone   Normal      0      0      0      0      0      0      0      "
+	    "0      0      0      5\n";
 
 	assert_int_equal(blocks(s, 10), 5);
 	assert_int_equal(blocks(s, 9), 10);
@@ -112,8 +113,9 @@ static void test_order10_counts_twice(void **state)
 
 static void test_order0(void **state)
 {
-	const char *s = "Node 0, zone   Normal      1      1      1      1      1      1      1      "
-			"1      1      1      1\n";
+	const char *s =
+	    "Node 0, zone   Normal      1      1      1      1      1      1      1      "
+	    "1      1      1      1\n";
 
 	assert_int_equal(blocks(s, 0), 2047);
 	assert_int_equal(blocks(s, 1), 1023);
@@ -153,16 +155,18 @@ static void test_garbage(void **state)
 static void test_truncated(void **state)
 {
 	/* Only orders 0..2 present. */
-	const char *s = "Node 0, zone   Normal      1      2      3\n"
-			"Node 0, zone  Movable      0      0      0      0      0      0      0      "
-			"0      0      1      1\n";
+	const char *s =
+	    "Node 0, zone   Normal      1      2      3\n"
+	    "Node 0, zone  Movable      0      0      0      0      0      0      0      "
+	    "0      0      1      1\n";
 
 	assert_int_equal(blocks(s, 0), (1 + 4 + 12) + (512 + 1024));
 	assert_int_equal(blocks(s, 9), 3);
 	assert_int_equal(blocks(s, 10), 1);
 
 	/* Cut in the middle of the last line, then in the middle of "zone". */
-	s = "Node 0, zone   Normal 0 0 0 0 0 0 0 0 0 1 1\nNode 0, zone  Movable 0 0 0 0 0 0 0 0 0 1";
+	s = "Node 0, zone   Normal 0 0 0 0 0 0 0 0 0 1 1\nNode 0, zone  Movable 0 0 0 0 0 0 0 0 0 "
+	    "1";
 	assert_int_equal(blocks(s, 9), 3 + 1);
 	s = "Node 0, zone   Normal 0 0 0 0 0 0 0 0 0 1 1\nNode 0, zo";
 	assert_int_equal(blocks(s, 9), 3);
