@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "build-config.h"
+#include "caps.h"
 #include "config.h"
 #include "control.h"
 #include "log.h"
@@ -196,6 +198,27 @@ static int setup_watchdog(struct daemon_ctx *d)
 	return 0;
 }
 
+/* Say at start which capabilities are missing and what will not work. */
+static void check_capabilities(const struct thpd_config *cfg)
+{
+	bool refs = false;
+
+	for (size_t i = 0; i < cfg->n_policies; i++)
+		refs = refs || cfg->policies[i].hotness == HOTNESS_REFS;
+	for (size_t i = 0; i < thpd_n_cap_needs; i++) {
+		const struct cap_need *n = &thpd_cap_needs[i];
+		if (cap_effective(n->cap) != 0)
+			continue;
+		if (!n->optional)
+			log_warning("missing %s, needed for %s: collapses will fail with %s",
+				    n->name, n->why, n->cap == CAP_SYS_NICE ? "EPERM" : "EACCES");
+		else if (refs)
+			log_warning("missing %s, needed for %s: those policies fall back to "
+				    "hotness none",
+				    n->name, n->why);
+	}
+}
+
 static bool under_systemd(void)
 {
 	return getenv("NOTIFY_SOCKET") || getenv("INVOCATION_ID");
@@ -233,6 +256,7 @@ static int run(const struct options *o, struct thpd_config *cfg)
 			r = -ENOMEM;
 			goto out;
 		}
+	check_capabilities(manager_config(d.manager));
 	r = manager_start(d.manager);
 	if (r < 0) {
 		log_error("cannot start: %s", strerror(-r));

@@ -7,9 +7,10 @@ require_collapse
 EAGAIN_INITIAL=200ms EAGAIN_MAX=2s EAGAIN_ATTEMPTS=8 write_config 1s \
 	"  - name: pinned" \
 	"    match: {comm: [thpt-pin]}"
-start_thpd
+# The pin is set after the memory is touched: let thpd see the target only then.
 start_target pin --name thpt-pin --size 16M --mode pin
 ready=$READY
+start_thpd
 pid=$(ready_get "$ready" pid)
 start=$(ready_get "$ready" start)
 addr=$((start))

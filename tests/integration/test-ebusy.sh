@@ -24,7 +24,6 @@ on_exit "rmdir '$CG' 2>/dev/null"
 EBUSY_PAUSE=2s write_config 500ms \
 	"  - name: limited" \
 	"    match: {comm: [thpt-cg]}"
-start_thpd
 
 # Join the cgroup before touching memory so the pages are charged to it.
 ready="$WORK/cg.ready"
@@ -40,6 +39,8 @@ usage=$(cat "$CG/$USAGE_FILE")
 echo $((usage + 512 * 1024)) >"$CG/$LIMIT_FILE"
 start=$(ready_get "$ready" start)
 end=$(ready_get "$ready" end)
+# Only now may thpd see the target.
+start_thpd
 
 paused() {
 	vcall io.thpd.Manager.GetStatus | jq -e --arg cg "/$CG_NAME" \
