@@ -271,12 +271,14 @@ int proc_connector_drain(int fd, pid_t **pids, size_t *n_pids, size_t *cap, size
 			struct cn_msg *cn = NLMSG_DATA(nh);
 			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*cn) + sizeof(struct proc_event)))
 				continue;
-			struct proc_event *ev = (struct proc_event *)cn->data;
+			/* cn->data sits at offset 36: copy it out aligned. */
+			struct proc_event ev;
+			memcpy(&ev, cn->data, sizeof(ev));
 			pid_t pid;
-			if (ev->what == PROC_EVENT_EXEC)
-				pid = ev->event_data.exec.process_tgid;
-			else if (ev->what == PROC_EVENT_COMM)
-				pid = ev->event_data.comm.process_tgid;
+			if (ev.what == PROC_EVENT_EXEC)
+				pid = ev.event_data.exec.process_tgid;
+			else if (ev.what == PROC_EVENT_COMM)
+				pid = ev.event_data.comm.process_tgid;
 			else
 				continue;
 			events++;
