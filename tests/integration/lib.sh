@@ -58,6 +58,13 @@ cleanup() {
 		kill -KILL "$THPD_PID" 2>/dev/null || true
 	fi
 	wait 2>/dev/null || true
+	# Sanitizer builds: any report in thpd's output fails the test
+	# (LeakSanitizer reports at exit, after the test's own checks).
+	if [[ -f $LOG ]] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG"; then
+		echo "FAIL: sanitizer report in thpd's output:" >&2
+		grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG" | head -60 >&2
+		rc=1
+	fi
 	if [[ $rc -eq 0 || $rc -eq 77 ]]; then
 		rm -rf "$WORK"
 	else
