@@ -35,3 +35,9 @@ int read_fd_all(int fd, char **ret_buf, size_t *ret_len);
 
 /* Grow *v (of *cap elements of size elem) to hold at least need. 0 or -ENOMEM. */
 int grow_array(void **v, size_t *cap, size_t need, size_t elem);
+
+/*
+ * Is the process behind this pidfd still alive? A signal-0 probe: EPERM
+ * (no CAP_KILL over another user's process) still means it exists.
+ */
+bool pidfd_alive(int pidfd);

@@ -56,8 +56,7 @@ int collapse_chunk(int pidfd, pid_t pid, uint64_t addr)
 	int err = errno;
 	/* ENOMEM also means "not mapped": only the maps can tell them apart.
 	 * The pidfd check makes sure /proc/PID was still our process. */
-	if (err == ENOMEM && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0 &&
-	    !chunk_still_mapped(pid, addr))
+	if (err == ENOMEM && pidfd_alive(pidfd) && !chunk_still_mapped(pid, addr))
 		return COLLAPSE_ERR_UNMAPPED;
 	return err;
 }

@@ -21,6 +21,10 @@
 #include "methods.h"
 #include "util.h"
 
+/* Slots above CONTROL_MAX_CLIENTS that only root and group thpd may take, so
+ * that other users holding every connection cannot lock the operator out. */
+#define CONTROL_PRIVILEGED_RESERVE 8
+
 struct client {
 	struct control *owner;
 	struct client *prev, *next;
@@ -37,6 +41,7 @@ struct control {
 	int fd;
 	struct event *accept_ev;
 	struct client *clients;
+	struct client *dispatching; /* the client whose call runs now */
 	unsigned n_clients;
 	gid_t thpd_gid;
 	bool have_thpd_gid;
@@ -113,8 +118,13 @@ static int handle_message(struct client *cl, const char *buf, size_t len)
 	}
 	struct call_flags flags = {.more = more};
 	methods_call(cl->owner->manager, &cl->peer, method, params, &flags, &reply);
-	if (reply.subscribe && !oneway)
+	if (reply.subscribe && !oneway && !cl->monitoring) {
+		/* A subscriber waits for events: only the write timeout (it does
+		 * not read them) applies, not the idle timeout. */
+		struct timeval idle = {.tv_sec = CONTROL_IDLE_TIMEOUT};
 		cl->monitoring = true;
+		bufferevent_set_timeouts(cl->bev, NULL, &idle);
+	}
 	if (!oneway) {
 		if (reply.error)
 			r = send_error(cl, reply.error, reply.parameters);
@@ -165,7 +175,9 @@ static void on_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 		const char *msg = (const char *)evbuffer_pullup(in, nul.pos + 1);
+		cl->owner->dispatching = cl;
 		int r = msg ? handle_message(cl, msg, (size_t)nul.pos) : -ENOMEM;
+		cl->owner->dispatching = NULL;
 		evbuffer_drain(in, (size_t)nul.pos + 1);
 		if (r < 0) {
 			client_free(cl);
@@ -224,13 +236,14 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 
 	if (fd < 0)
 		return;
-	if (c->n_clients >= CONTROL_MAX_CLIENTS) {
-		log_ratelimited(LOG_WARNING, NULL, "control: %d clients connected; refusing more",
-				CONTROL_MAX_CLIENTS);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 		close(fd);
 		return;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+	bool privileged = peer_privileged(c, fd, &cred);
+	if (c->n_clients >= CONTROL_MAX_CLIENTS + (privileged ? CONTROL_PRIVILEGED_RESERVE : 0)) {
+		log_ratelimited(LOG_WARNING, NULL, "control: %u clients connected; refusing more",
+				c->n_clients);
 		close(fd);
 		return;
 	}
@@ -240,10 +253,8 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 		return;
 	}
 	cl->owner = c;
-	cl->peer = (struct peer){.pid = cred.pid,
-				 .uid = cred.uid,
-				 .gid = cred.gid,
-				 .privileged = peer_privileged(c, fd, &cred)};
+	cl->peer = (struct peer){
+	    .pid = cred.pid, .uid = cred.uid, .gid = cred.gid, .privileged = privileged};
 	cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!cl->bev) {
 		close(fd);
@@ -345,7 +356,12 @@ static void on_manager_event(const struct manager_event *ev, void *userdata)
 					"monitor client pid %d does not read its events; "
 					"disconnecting",
 					(int)cl->peer.pid);
-			client_free(cl);
+			/* Its own call emits this event: on_read drops it when the
+			 * call returns (freeing it now would pull it from under). */
+			if (cl == c->dispatching)
+				cl->monitoring = false;
+			else
+				client_free(cl);
 			continue;
 		}
 		if (!params && !(params = methods_event_json(ev)))

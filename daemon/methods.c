@@ -66,10 +66,11 @@ static void reply_invalid(struct call *c, const char *what)
 
 /*
  * Strict parameters failed to unpack: name the first field that is not one
- * of the known ones (NULL-terminated), else the first known one (its type or
- * presence was wrong).
+ * of the known ones (NULL-terminated), else the first known one of the wrong
+ * type (types: one per known field), else the first known one (required and
+ * missing).
  */
-static void reply_bad_params(struct call *c, const char *const *known)
+static void reply_bad_params(struct call *c, const char *const *known, const json_type *types)
 {
 	const char *key;
 	json_t *v;
@@ -81,6 +82,11 @@ static void reply_bad_params(struct call *c, const char *const *known)
 			ok = ok || streq(*k, key);
 		if (!ok)
 			return reply_invalid(c, key);
+	}
+	for (size_t i = 0; known[i]; i++) {
+		v = json_object_get(c->params, known[i]);
+		if (v && json_typeof(v) != types[i])
+			return reply_invalid(c, known[i]);
 	}
 	reply_invalid(c, known[0]);
 }
@@ -236,7 +242,8 @@ static void m_get_target(struct call *c)
 	json_int_t pid;
 
 	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:I}", "pid", &pid) < 0)
-		return reply_bad_params(c, (const char *const[]){"pid", NULL});
+		return reply_bad_params(c, (const char *const[]){"pid", NULL},
+					(const json_type[]){JSON_INTEGER});
 	const struct target *t =
 	    pid > 0 && pid <= INT32_MAX ? manager_find_target(c->m, (pid_t)pid) : NULL;
 	/* Another user's target is reported as absent: no probing. */
@@ -306,7 +313,8 @@ static void m_get_interface_description(struct call *c)
 	const char *iface;
 
 	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:s}", "interface", &iface) < 0)
-		return reply_bad_params(c, (const char *const[]){"interface", NULL});
+		return reply_bad_params(c, (const char *const[]){"interface", NULL},
+					(const json_type[]){JSON_STRING});
 	if (streq(iface, "io.thpd.Manager"))
 		c->reply->parameters = json_pack("{s:s}", "description", thpd_varlink_idl);
 	else if (streq(iface, "org.varlink.service"))
@@ -338,7 +346,9 @@ static void m_collapse(struct call *c)
 
 	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:I, s?I, s?I}", "pid", &pid, "start",
 			   &start, "end", &end) < 0)
-		return reply_bad_params(c, (const char *const[]){"pid", "start", "end", NULL});
+		return reply_bad_params(
+		    c, (const char *const[]){"pid", "start", "end", NULL},
+		    (const json_type[]){JSON_INTEGER, JSON_INTEGER, JSON_INTEGER});
 	if (start < 0 || end < 0 || (end && end <= start))
 		return reply_invalid(c, "end");
 	struct target *t = steerable_target(c, pid);
@@ -361,7 +371,8 @@ static void pause_or_resume(struct call *c, int (*fn)(struct manager *, pid_t))
 	json_int_t pid = 0;
 
 	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s?I}", "pid", &pid) < 0)
-		return reply_bad_params(c, (const char *const[]){"pid", NULL});
+		return reply_bad_params(c, (const char *const[]){"pid", NULL},
+					(const json_type[]){JSON_INTEGER});
 	if (pid == 0) {
 		if (!c->peer->privileged)
 			return reply_error(c, VARLINK_ERR_PERMISSION, NULL);
@@ -455,13 +466,23 @@ static const struct method method_table[] = {
 int methods_call(struct manager *m, const struct peer *peer, const char *method, json_t *parameters,
 		 const struct call_flags *flags, struct method_reply *reply)
 {
-	json_t *empty = NULL;
 	struct call c = {
 	    .m = m, .peer = peer, .params = parameters, .flags = flags, .reply = reply};
+	const char *key;
+	void *tmp;
+	json_t *v, *owned;
 
 	*reply = (struct method_reply){0};
+	/* Varlink: a null field is an absent one (optional "?type" fields). */
+	c.params = owned = parameters ? json_copy(parameters) : json_object();
 	if (!c.params)
-		c.params = empty = json_object();
+		c.params = parameters; /* out of memory: nulls stay */
+	else
+		json_object_foreach_safe(c.params, tmp, key, v)
+		{
+			if (json_is_null(v))
+				json_object_del(c.params, key);
+		}
 	for (size_t i = 0; i < ARRAY_SIZE(method_table); i++) {
 		const struct method *x = &method_table[i];
 		if (!streq(x->name, method))
@@ -470,10 +491,10 @@ int methods_call(struct manager *m, const struct peer *peer, const char *method,
 			reply_error(&c, VARLINK_ERR_PERMISSION, NULL);
 		else
 			x->fn(&c);
-		json_decref(empty);
+		json_decref(owned);
 		return 0;
 	}
 	reply_error(&c, VARLINK_ERR_METHOD_NOT_FOUND, json_pack("{s:s}", "method", method));
-	json_decref(empty);
+	json_decref(owned);
 	return 0;
 }

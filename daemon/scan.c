@@ -190,7 +190,7 @@ static void scan_run(struct work *w, const atomic_bool *stop)
 	}
 	/* The process was alive after we opened its directory, so the pid had
 	 * not been reused: everything read through dfd belongs to our pidfd. */
-	if (syscall(SYS_pidfd_send_signal, job->pidfd, 0, NULL, 0) < 0) {
+	if (!pidfd_alive(job->pidfd)) {
 		r = -ESRCH;
 		goto fail;
 	}
