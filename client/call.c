@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Calling the daemon, and turning every way a call can fail into one message and an exit code. */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +95,7 @@ static int connect_error(const struct ctx *c, int r)
 	}
 }
 
-static int transfer_error(const struct ctx *c, const char *method, int r)
+int ctx_transfer_error(const struct ctx *c, const char *method, int r)
 {
 	char t[FMT_BUF];
 	const char *detail = c->link ? varlink_detail(c->link) : "";
@@ -155,8 +157,12 @@ static void report_error(const struct ctx *c, const char *method, const char *er
 		print_error("no target with pid %lld", (long long)jget_int(params, "pid"));
 	} else if (streq(error, "io.thpd.Manager.ReloadFailed")) {
 		report_reload_failed(c, params);
+	} else if (streq(error, "io.thpd.Manager.TargetNotActive")) {
+		print_error("target %lld is not active (%s)", (long long)jget_int(params, "pid"),
+			    jget_str_or(params, "state", "?"));
 	} else if (streq(error, "org.varlink.service.PermissionDenied")) {
-		print_error("permission denied: %s needs root or group thpd", verb);
+		print_error("permission denied: %s needs root or group thpd",
+			    c->verb && c->verb->privileged_what ? c->verb->privileged_what : verb);
 	} else if (streq(error, "org.varlink.service.MethodNotFound") ||
 		   streq(error, "org.varlink.service.MethodNotImplemented")) {
 		print_error("thpd does not support %s (is it older than thpctl?)",
@@ -175,27 +181,93 @@ static void report_error(const struct ctx *c, const char *method, const char *er
 	}
 }
 
+/* Set the deadline from --timeout and connect on first use. */
+static int ctx_connect(struct ctx *c)
+{
+	int r;
+
+	/* The timeout covers connecting (first call) and the reply. */
+	c->deadline = c->timeout_sec > 0 ? now_usec() + (uint64_t)(c->timeout_sec * 1e6) : 0;
+	if (c->link)
+		return 0;
+	r = varlink_connect(c->socket_path, c->deadline, &c->link);
+	return r < 0 ? connect_error(c, r) : 0;
+}
+
+/* An error reply: one message, EXIT_CALL_FAILED. A success: 0. */
+static int check_reply(struct ctx *c, const char *method, struct varlink_reply *ret)
+{
+	if (!ret->error)
+		return 0;
+	report_error(c, method, ret->error, ret->parameters);
+	varlink_reply_clear(ret);
+	return EXIT_CALL_FAILED;
+}
+
 int ctx_call(struct ctx *c, const char *method, json_t *params, struct varlink_reply *ret)
 {
 	int r;
 
 	*ret = (struct varlink_reply){0};
-	/* The timeout covers connecting (first call) and the reply. */
-	c->deadline = c->timeout_sec > 0 ? now_usec() + (uint64_t)(c->timeout_sec * 1e6) : 0;
-	if (!c->link) {
-		r = varlink_connect(c->socket_path, c->deadline, &c->link);
-		if (r < 0)
-			return connect_error(c, r);
-	}
+	r = ctx_connect(c);
+	if (r)
+		return r;
 	r = varlink_call(c->link, method, params, c->deadline, ret);
 	if (r < 0)
-		return transfer_error(c, method, r);
-	if (ret->error) {
-		report_error(c, method, ret->error, ret->parameters);
-		varlink_reply_clear(ret);
-		return EXIT_CALL_FAILED;
+		return ctx_transfer_error(c, method, r);
+	return check_reply(c, method, ret);
+}
+
+int ctx_call_more(struct ctx *c, const char *method, json_t *params)
+{
+	int r = ctx_connect(c);
+
+	if (r)
+		return r;
+	r = varlink_send(c->link, method, params, VARLINK_CALL_MORE, c->deadline);
+	return r < 0 ? ctx_transfer_error(c, method, r) : 0;
+}
+
+/* Milliseconds until deadline for poll(): -1 = none. */
+static int poll_ms(uint64_t deadline)
+{
+	uint64_t now, left;
+
+	if (deadline == 0)
+		return -1;
+	now = now_usec();
+	if (now >= deadline)
+		return 0;
+	left = (deadline - now + 999) / 1000;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+int ctx_recv_more(struct ctx *c, const char *method, int sig_fd, struct varlink_reply *ret)
+{
+	*ret = (struct varlink_reply){0};
+	for (;;) {
+		struct pollfd p[2] = {
+		    {.fd = varlink_fd(c->link), .events = POLLIN},
+		    {.fd = sig_fd, .events = POLLIN},
+		};
+		int r = varlink_recv(c->link, VARLINK_NO_WAIT, ret), ms;
+
+		if (r == 0)
+			return check_reply(c, method, ret);
+		if (r == -ECONNRESET)
+			return r;
+		if (r != -ETIMEDOUT)
+			return ctx_transfer_error(c, method, r);
+		/* Nothing complete yet: wait for more bytes, a signal or the deadline. */
+		ms = poll_ms(c->deadline);
+		if (ms == 0)
+			return ctx_transfer_error(c, method, -ETIMEDOUT);
+		r = poll(p, sig_fd >= 0 ? 2 : 1, ms);
+		if (r < 0 && errno != EINTR)
+			return ctx_transfer_error(c, method, -errno);
+		if (r > 0 && sig_fd >= 0 && p[1].revents)
+			return -EINTR;
 	}
-	return 0;
 }
 
 static int write_error(void)

@@ -102,6 +102,11 @@ const char *jget_str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+bool jget_bool(const json_t *o, const char *key)
+{
+	return json_is_true(json_object_get(o, key));
+}
+
 const char *jget_str_or(const json_t *o, const char *key, const char *dflt)
 {
 	const char *s = jget_str(o, key);

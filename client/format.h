@@ -3,6 +3,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,5 +35,7 @@ double jget_real(const json_t *o, const char *key);
 const char *jget_str(const json_t *o, const char *key);
 json_t *jget_obj(const json_t *o, const char *key);
 json_t *jget_array(const json_t *o, const char *key);
+/* A boolean member: true only if it is JSON true. */
+bool jget_bool(const json_t *o, const char *key);
 /* A string member, or dflt if absent or null. */
 const char *jget_str_or(const json_t *o, const char *key, const char *dflt);

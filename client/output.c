@@ -24,6 +24,7 @@ struct column {
 	char *header;
 	char *json_key;
 	enum align align;
+	size_t min_width;
 };
 
 struct table {
@@ -172,7 +173,7 @@ struct fields *view_add_fields(struct view *v, const char *title)
 	struct block *b = add_block(v, BLOCK_FIELDS);
 
 	b->fields = xcalloc(1, sizeof(*b->fields));
-	b->fields->title = title ? xstrdup(title) : NULL;
+	b->fields->title = title ? sanitize(title) : NULL;
 	return b->fields;
 }
 
@@ -195,7 +196,7 @@ struct table *view_add_table(struct view *v, const char *title)
 	struct block *b = add_block(v, BLOCK_TABLE);
 
 	b->table = xcalloc(1, sizeof(*b->table));
-	b->table->title = title ? xstrdup(title) : NULL;
+	b->table->title = title ? sanitize(title) : NULL;
 	return b->table;
 }
 
@@ -205,6 +206,12 @@ void table_add_column(struct table *t, const char *header, const char *json_key,
 	xgrow((void **)&t->cols, &t->cap_cols, t->n_cols + 1, sizeof(*t->cols));
 	t->cols[t->n_cols++] =
 	    (struct column){.header = xstrdup(header), .json_key = xstrdup(json_key), .align = a};
+}
+
+void table_column_min_width(struct table *t, size_t width)
+{
+	assert(t->n_cols > 0);
+	t->cols[t->n_cols - 1].min_width = width;
 }
 
 void table_add_row(struct table *t)
@@ -360,8 +367,9 @@ static void table_print(const struct table *t, const struct output_opts *o, FILE
 
 	width = xcalloc(t->n_cols, sizeof(*width));
 	for (size_t c = 0; c < t->n_cols; c++) {
+		width[c] = t->cols[c].min_width;
 		if (o->legend)
-			width[c] = display_width(t->cols[c].header);
+			width[c] = MAX(width[c], display_width(t->cols[c].header));
 		for (size_t r = 0; r < t->n_rows; r++) {
 			const char *s = t->cells[r * t->n_cols + c].text;
 			width[c] = MAX(width[c], display_width(s ? s : ""));
@@ -536,16 +544,25 @@ int output_json(const json_t *j, FILE *f)
 	return 0;
 }
 
+int output_json_line(const json_t *j, FILE *f)
+{
+	if (json_dumpf(j, f, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) < 0)
+		return -EIO;
+	fputc('\n', f);
+	return 0;
+}
+
 int view_print(const struct view *v, FILE *f)
 {
+	int (*dump)(const json_t *j, FILE *f) = v->opts.json_lines ? output_json_line : output_json;
 	int r = 0;
 
 	if (v->opts.json) {
 		if (v->raw) {
-			r = output_json(v->raw, f);
+			r = dump(v->raw, f);
 		} else {
 			json_t *j = view_json(v);
-			r = output_json(j, f);
+			r = dump(j, f);
 			json_decref(j);
 		}
 	} else {

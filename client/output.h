@@ -7,7 +7,8 @@
  * one is attached, else the blocks themselves (fields as an object, tables
  * as arrays of row objects).
  *
- * Strings are copied; control characters are shown as '?' in text output so
+ * Strings (titles included) are copied; control characters are shown as '?'
+ * in text output so
  * that names chosen by other users (a process's comm) cannot drive the
  * terminal.
  */
@@ -35,6 +36,8 @@ struct output_opts {
 	bool json;   /* --json */
 	bool legend; /* headers, titles and footers (not --no-legend) */
 	bool color;  /* ANSI colours */
+	/* JSON Lines: each view's JSON compact on one line (streams). */
+	bool json_lines;
 };
 
 struct view;
@@ -58,6 +61,11 @@ void fields_add(struct fields *f, const char *key, enum color c, const char *fmt
  */
 struct table *view_add_table(struct view *v, const char *title);
 void table_add_column(struct table *t, const char *header, const char *json_key, enum align a);
+/*
+ * Pad the column added last to at least width terminal columns, so that
+ * tables printed one row at a time (a stream of views) line up.
+ */
+void table_column_min_width(struct table *t, size_t width);
 void table_add_row(struct table *t);
 void table_cell(struct table *t, enum color c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -74,3 +82,5 @@ int view_print(const struct view *v, FILE *f);
 
 /* Pretty JSON of any value, one trailing newline. Returns 0 or -EIO. */
 int output_json(const json_t *j, FILE *f);
+/* Compact JSON of any value on one line (JSON Lines). Returns 0 or -EIO. */
+int output_json_line(const json_t *j, FILE *f);

@@ -26,6 +26,21 @@
 
 static int verb_help(struct ctx *c, int n_args, char **args);
 
+/* Codes of the global options (getopt_long) and of verb-specific ones. */
+enum {
+	OPT_SOCKET = 0x100,
+	OPT_JSON,
+	OPT_TIMEOUT,
+	OPT_NO_LEGEND,
+	OPT_VERSION,
+	OPT_RANGE = 0x200,
+};
+
+static const struct option collapse_options[] = {
+    {"range", required_argument, NULL, OPT_RANGE},
+    {0},
+};
+
 static const struct verb verbs[] = {
     {
 	.name = "status",
@@ -67,6 +82,7 @@ static const struct verb verbs[] = {
 	.min_args = 0,
 	.max_args = 0,
 	.run = verb_counters,
+	.privileged_what = "counters",
     },
     {
 	.name = "reload",
@@ -77,6 +93,75 @@ static const struct verb verbs[] = {
 	.min_args = 0,
 	.max_args = 0,
 	.run = verb_reload,
+	.privileged_what = "reload",
+    },
+    {
+	.name = "policy",
+	.args = "",
+	.summary = "Show the effective policy configuration",
+	.help = "The daemon settings, the retry settings and every policy in match order,\n"
+		"as the daemon uses them: main file and drop-ins merged, defaults filled in.",
+	.min_args = 0,
+	.max_args = 0,
+	.run = verb_policy,
+    },
+    {
+	.name = "collapse",
+	.args = "PID",
+	.opts_synopsis = "[--range START-END]",
+	.options = collapse_options,
+	.summary = "Collapse a target's memory now",
+	.help = "Make the target's chunks due now, even if backing off, parked or\n"
+		"quarantined, and rescan it; prints how many chunks were made due. The\n"
+		"collapses themselves still obey the collapse budgets.\n"
+		"\n"
+		"  --range START-END  Only the chunks overlapping [START, END): addresses in hex\n"
+		"                     (0x...) or decimal, START below END\n"
+		"\n"
+		"Fails if the target or the daemon is paused, or the target is denied or\n"
+		"THP-disabled. Users other than root and group thpd may name only their own\n"
+		"processes.",
+	.min_args = 1,
+	.max_args = 1,
+	.run = verb_collapse,
+    },
+    {
+	.name = "pause",
+	.args = "[PID]",
+	.summary = "Pause collapsing, of one target or the whole daemon",
+	.help = "With PID, that target is not collapsed until 'thpctl resume PID'. Without,\n"
+		"the daemon collapses nothing until 'thpctl resume' (root or group thpd).\n"
+		"Scans go on, so the state shown stays current.",
+	.min_args = 0,
+	.max_args = 1,
+	.run = verb_pause,
+	.privileged_what = "pausing the whole daemon",
+    },
+    {
+	.name = "resume",
+	.args = "[PID]",
+	.summary = "Undo pause, of one target or the whole daemon",
+	.help = "With PID, resume that target; without, resume the daemon (root or group\n"
+		"thpd).",
+	.min_args = 0,
+	.max_args = 1,
+	.run = verb_resume,
+	.privileged_what = "resuming the whole daemon",
+    },
+    {
+	.name = "monitor",
+	.args = "",
+	.summary = "Print the daemon's events as they happen",
+	.help = "One line per event: time, type, PID, command and details. Types:\n"
+		"target-added, target-removed, collapse-done, collapse-error, pause,\n"
+		"resume, reload. With --json, one compact JSON object per line (JSON Lines),\n"
+		"the first one {\"type\":\"subscribed\"}. Runs until interrupted (exit 0)\n"
+		"or until thpd stops (exit 3). --timeout covers only the subscription, not\n"
+		"the wait for events. Callers other than root and group thpd see only the\n"
+		"events of their own processes and global ones.",
+	.min_args = 0,
+	.max_args = 0,
+	.run = verb_monitor,
     },
     {
 	.name = "help",
@@ -97,6 +182,16 @@ static const struct verb *find_verb(const char *name)
 	return NULL;
 }
 
+/* Width of the verb column of the usage summary. */
+#define VERB_COLUMN 14
+
+/* "collapse PID [--range START-END]" */
+static char *verb_synopsis(const struct verb *v)
+{
+	return xasprintf("%s%s%s%s%s", v->name, *v->args ? " " : "", v->args,
+			 v->opts_synopsis ? " " : "", v->opts_synopsis ? v->opts_synopsis : "");
+}
+
 static void print_usage(FILE *f)
 {
 	fprintf(f, "Usage: thpctl [OPTIONS] [VERB [ARGS]]\n"
@@ -105,9 +200,13 @@ static void print_usage(FILE *f)
 		   "\n"
 		   "Verbs:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++) {
-		char *head =
-		    xasprintf("%s%s%s", verbs[i].name, *verbs[i].args ? " " : "", verbs[i].args);
-		fprintf(f, "  %-14s %s\n", head, verbs[i].summary);
+		char *head = verb_synopsis(&verbs[i]);
+
+		/* A synopsis too long for the column gets a line of its own. */
+		if (strlen(head) > VERB_COLUMN)
+			fprintf(f, "  %s\n  %-*s %s\n", head, VERB_COLUMN, "", verbs[i].summary);
+		else
+			fprintf(f, "  %-*s %s\n", VERB_COLUMN, head, verbs[i].summary);
 		free(head);
 	}
 	fprintf(f,
@@ -126,6 +225,17 @@ static void print_usage(FILE *f)
 		THPD_DEFAULT_SOCKET, DEFAULT_TIMEOUT_SEC);
 }
 
+static int print_verb_help(const struct verb *v)
+{
+	char *head = verb_synopsis(v);
+
+	printf("Usage: thpctl [OPTIONS] %s\n\n%s.\n", head, v->summary);
+	if (v->help)
+		printf("\n%s\n", v->help);
+	free(head);
+	return flush_stdout();
+}
+
 static int verb_help(struct ctx *c, int n_args, char **args)
 {
 	const struct verb *v;
@@ -137,11 +247,7 @@ static int verb_help(struct ctx *c, int n_args, char **args)
 	v = find_verb(args[0]);
 	if (!v)
 		return usage_error("unknown verb '%s'", args[0]);
-	printf("Usage: thpctl [OPTIONS] %s%s%s\n\n%s.\n", v->name, *v->args ? " " : "", v->args,
-	       v->summary);
-	if (v->help)
-		printf("\n%s\n", v->help);
-	return flush_stdout();
+	return print_verb_help(v);
 }
 
 /* "10", "0.5" (seconds) or a duration such as "500ms", "2s", "1m". */
@@ -171,86 +277,156 @@ static bool want_color(void)
 	return isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && !(term && streq(term, "dumb"));
 }
 
-enum {
-	OPT_SOCKET = 0x100,
-	OPT_JSON,
-	OPT_TIMEOUT,
-	OPT_NO_LEGEND,
-	OPT_VERSION,
+static const struct option global_options[] = {
+    {"socket", required_argument, NULL, OPT_SOCKET},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"no-legend", no_argument, NULL, OPT_NO_LEGEND},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
 };
+
+/* The verb that has the option word ("--range" or "--range=X"), or NULL. */
+static const struct verb *verb_of_option(const char *word)
+{
+	size_t len;
+
+	if (strncmp(word, "--", 2) != 0)
+		return NULL;
+	word += 2;
+	len = strcspn(word, "=");
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		for (const struct option *o = verbs[i].options; o && o->name; o++)
+			if (strlen(o->name) == len && strncmp(o->name, word, len) == 0)
+				return &verbs[i];
+	return NULL;
+}
+
+/* Sentinel for parse_options(): go on with the verb. */
+#define PARSE_CONTINUE (-1)
+
+/*
+ * Parse options in argv[1..argc). Without a verb: the global options before
+ * the verb, stopping at the first word that is not an option (optind then
+ * points at it). With a verb (argv[0] is the verb): the global options and
+ * the verb's own, anywhere among its arguments; optind then points at the
+ * first argument. Returns PARSE_CONTINUE, or an exit code (after --help,
+ * --version or a usage error).
+ */
+static int parse_options(struct ctx *c, int argc, char **argv, const struct verb *verb)
+{
+	const struct verb *owner;
+	size_t n_verb = 0, n = ARRAY_SIZE(global_options);
+	struct option *options;
+	int opt, r = PARSE_CONTINUE;
+
+	while (verb && verb->options && verb->options[n_verb].name)
+		n_verb++;
+	options = xcalloc(n + n_verb + 1, sizeof(*options));
+	memcpy(options, global_options, sizeof(global_options));
+	if (n_verb)
+		memcpy(options + n, verb->options, n_verb * sizeof(*options));
+
+	opterr = 0;
+	optind = 0; /* full re-initialisation of getopt for the second pass */
+	while (r == PARSE_CONTINUE &&
+	       (opt = getopt_long(argc, argv, verb ? ":h" : "+:h", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_SOCKET:
+			if (!*optarg)
+				r = usage_error("--socket needs a path");
+			c->socket_path = optarg;
+			break;
+		case OPT_JSON:
+			c->out.json = true;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_timeout(optarg, &c->timeout_sec) < 0)
+				r = usage_error("invalid timeout '%s': expected seconds, "
+						"e.g. 10 or 0.5 (0 waits forever)",
+						optarg);
+			break;
+		case OPT_NO_LEGEND:
+			c->out.legend = false;
+			break;
+		case OPT_RANGE:
+			c->verb_opts.range = optarg;
+			break;
+		case 'h':
+			if (verb) {
+				r = print_verb_help(verb);
+			} else {
+				print_usage(stdout);
+				r = flush_stdout();
+			}
+			break;
+		case OPT_VERSION:
+			printf("thpctl %s\n", THPD_VERSION);
+			r = flush_stdout();
+			break;
+		case ':':
+			r = usage_error("option '%s' needs an argument", argv[optind - 1]);
+			break;
+		case '?':
+		default:
+			if (optopt)
+				r = usage_error("unknown option '-%c'", optopt);
+			else if (verb)
+				r = usage_error("unknown option '%s' for %s", argv[optind - 1],
+						verb->name);
+			else if ((owner = verb_of_option(argv[optind - 1])))
+				r = usage_error("option '%s' goes after the verb %s",
+						argv[optind - 1], owner->name);
+			else
+				r = usage_error("unknown option '%s'", argv[optind - 1]);
+			break;
+		}
+	}
+	free(options);
+	return r;
+}
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-	    {"socket", required_argument, NULL, OPT_SOCKET},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-	    {"no-legend", no_argument, NULL, OPT_NO_LEGEND},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, OPT_VERSION},
-	    {0},
-	};
 	struct ctx c = {
 	    .socket_path = THPD_DEFAULT_SOCKET,
 	    .timeout_sec = DEFAULT_TIMEOUT_SEC,
 	    .out = {.legend = true},
 	};
 	const struct verb *verb;
-	int opt, n_args, r;
+	char **args = argv + argc;
+	int n_args = 0, r;
 
 	/* Character widths for aligning names; numbers keep the C locale. */
 	setlocale(LC_CTYPE, "");
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_SOCKET:
-			if (!*optarg)
-				return usage_error("--socket needs a path");
-			c.socket_path = optarg;
-			break;
-		case OPT_JSON:
-			c.out.json = true;
-			break;
-		case OPT_TIMEOUT:
-			if (parse_timeout(optarg, &c.timeout_sec) < 0)
-				return usage_error("invalid timeout '%s': expected seconds, "
-						   "e.g. 10 or 0.5 (0 waits forever)",
-						   optarg);
-			break;
-		case OPT_NO_LEGEND:
-			c.out.legend = false;
-			break;
-		case 'h':
-			print_usage(stdout);
-			return flush_stdout();
-		case OPT_VERSION:
-			printf("thpctl %s\n", THPD_VERSION);
-			return flush_stdout();
-		case ':':
-			return usage_error("option '%s' needs an argument", argv[optind - 1]);
-		case '?':
-		default:
-			if (optopt)
-				return usage_error("unknown option '-%c'", optopt);
-			return usage_error("unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	c.out.color = !c.out.json && want_color();
-
+	/* Global options up to the verb, then the verb's words: global and
+	 * verb options anywhere among them. */
+	r = parse_options(&c, argc, argv, NULL);
+	if (r != PARSE_CONTINUE)
+		return r;
 	verb = find_verb(optind < argc ? argv[optind] : "status");
 	if (!verb)
 		return usage_error("unknown verb '%s'", argv[optind]);
-	if (optind < argc)
-		optind++;
-	n_args = argc - optind;
+	if (optind < argc) {
+		char **vargv = argv + optind;
+		int vargc = argc - optind;
+
+		r = parse_options(&c, vargc, vargv, verb);
+		if (r != PARSE_CONTINUE)
+			return r;
+		args = vargv + optind;
+		n_args = vargc - optind;
+	}
+	c.out.color = !c.out.json && want_color();
+
 	if (n_args < verb->min_args)
 		return usage_error("%s: missing argument %s", verb->name, verb->args);
 	if (n_args > verb->max_args)
 		return usage_error("too many arguments for %s: '%s'", verb->name,
-				   argv[optind + verb->max_args]);
+				   args[verb->max_args]);
 	c.verb = verb;
-	r = verb->run(&c, n_args, argv + optind);
+	r = verb->run(&c, n_args, args);
 	ctx_done(&c);
 	return r;
 }

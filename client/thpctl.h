@@ -2,6 +2,7 @@
 /* Shared state of thpctl: options, the connection, the verb table entry type. */
 #pragma once
 
+#include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,11 +20,17 @@ enum {
 
 #define DEFAULT_TIMEOUT_SEC 10.0
 
+/* Values of verb-specific options (struct verb.options). */
+struct verb_opts {
+	const char *range; /* collapse --range START-END, unparsed */
+};
+
 struct ctx {
 	const char *socket_path;
 	double timeout_sec; /* 0 = wait forever */
 	struct output_opts out;
 	const struct verb *verb;
+	struct verb_opts verb_opts;
 	struct varlink *link; /* connected by the first ctx_call() */
 	uint64_t deadline;    /* CLOCK_MONOTONIC usec; 0 = none */
 };
@@ -33,6 +40,14 @@ struct verb {
 	const char *args;    /* argument synopsis, e.g. "PID"; "" for none */
 	const char *summary; /* one line, for the verb list */
 	const char *help;    /* more lines for 'thpctl help VERB'; may be NULL */
+	/* Options of this verb only, accepted after it: synopsis for the help
+	 * ("[--range START-END]"; NULL if none) and getopt_long() entries
+	 * (zero-terminated; NULL if none). Values go to ctx.verb_opts. */
+	const char *opts_synopsis;
+	const struct option *options;
+	/* What needs root or group thpd, for PermissionDenied ("reload");
+	 * NULL = the verb's name. */
+	const char *privileged_what;
 	int min_args, max_args;
 	/* Returns an exit code. args are the words after the verb. */
 	int (*run)(struct ctx *c, int n_args, char **args);
@@ -44,6 +59,26 @@ struct verb {
  * returns the exit code: EXIT_NOT_RUNNING or EXIT_CALL_FAILED.
  */
 int ctx_call(struct ctx *c, const char *method, json_t *params, struct varlink_reply *ret);
+
+/*
+ * Start a call that answers with a stream of replies ("more": true): connect
+ * and send. Returns 0, or an exit code after a message. The timeout covers
+ * this and the first ctx_recv_more() (ctx.deadline; set it to 0 after the
+ * first reply to wait forever for the next ones).
+ */
+int ctx_call_more(struct ctx *c, const char *method, json_t *params);
+
+/*
+ * The next reply of a ctx_call_more() stream, waiting until ctx.deadline.
+ * Returns 0 (*ret filled: a successful reply), an exit code after a message
+ * (error reply, timeout, bad reply), -EINTR when sig_fd (a signalfd, or -1)
+ * became readable first, or -ECONNRESET when the daemon closed the
+ * connection (no message printed; see ctx_transfer_error()).
+ */
+int ctx_recv_more(struct ctx *c, const char *method, int sig_fd, struct varlink_reply *ret);
+
+/* Message for a failed transfer of method (negative errno r); returns EXIT_CALL_FAILED. */
+int ctx_transfer_error(const struct ctx *c, const char *method, int r);
 
 /* Print v to stdout. Returns EXIT_OK or EXIT_CALL_FAILED (write error). */
 int ctx_print(struct ctx *c, const struct view *v);
@@ -67,3 +102,8 @@ int verb_targets(struct ctx *c, int n_args, char **args);
 int verb_show(struct ctx *c, int n_args, char **args);
 int verb_counters(struct ctx *c, int n_args, char **args);
 int verb_reload(struct ctx *c, int n_args, char **args);
+int verb_collapse(struct ctx *c, int n_args, char **args);
+int verb_pause(struct ctx *c, int n_args, char **args);
+int verb_resume(struct ctx *c, int n_args, char **args);
+int verb_policy(struct ctx *c, int n_args, char **args);
+int verb_monitor(struct ctx *c, int n_args, char **args);

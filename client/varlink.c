@@ -314,6 +314,11 @@ int varlink_call(struct varlink *v, const char *method, json_t *params, uint64_t
 	return varlink_recv(v, deadline, ret);
 }
 
+int varlink_fd(const struct varlink *v)
+{
+	return v->fd;
+}
+
 const char *varlink_detail(const struct varlink *v)
 {
 	return v->detail;

@@ -18,6 +18,13 @@
 /* Largest message accepted from the daemon, including the NUL byte. */
 #define VARLINK_MAX_MESSAGE (16U << 20)
 
+/*
+ * A deadline that has already passed: varlink_recv() returns what is
+ * buffered or readable at once, else -ETIMEDOUT without waiting. For callers
+ * that wait on varlink_fd() themselves (together with other descriptors).
+ */
+#define VARLINK_NO_WAIT ((uint64_t)1)
+
 /* Flags of varlink_send(). */
 #define VARLINK_CALL_MORE (1U << 0) /* ask for a stream of replies */
 
@@ -57,6 +64,9 @@ int varlink_recv(struct varlink *v, uint64_t deadline, struct varlink_reply *ret
 /* send + recv of a single reply. */
 int varlink_call(struct varlink *v, const char *method, json_t *params, uint64_t deadline,
 		 struct varlink_reply *ret);
+
+/* The socket, to poll() for POLLIN before calling varlink_recv() again. */
+int varlink_fd(const struct varlink *v);
 
 /* Human detail of the last -EBADMSG/-ECONNRESET error ("" if none). */
 const char *varlink_detail(const struct varlink *v);

@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* The verbs that talk to the daemon: one call each, printed through a view. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "format.h"
 #include "thpctl.h"
+#include "units.h"
 #include "util.h"
 #include "xalloc.h"
 
@@ -143,8 +150,11 @@ static void build_status(struct view *v, const json_t *p)
 		table_add_row(t);
 		table_cell(t, COLOR_YELLOW, "%s", jget_str_or(x, "reason", "-"));
 		table_cell(t, COLOR_NONE, "%s", jget_str_or(x, "cgroup", "-"));
+		/* An operator pause has no end: it lasts until 'thpctl resume'. */
 		table_cell(t, COLOR_NONE, "%s",
-			   fmt_relative(jget_real(x, "remaining_sec"), a, sizeof(a)));
+			   json_is_number(json_object_get(x, "remaining_sec"))
+			       ? fmt_relative(jget_real(x, "remaining_sec"), a, sizeof(a))
+			       : "on resume");
 	}
 }
 
@@ -425,4 +435,508 @@ static void build_reload(struct view *v, const json_t *p)
 int verb_reload(struct ctx *c, int n_args, char **args)
 {
 	return call_and_print(c, METHOD("Reload"), NULL, build_reload);
+}
+
+/* ---- policy ---- */
+
+/* "a, b, c" from an array of strings; NULL if it is empty. */
+static char *join_strings(const json_t *list)
+{
+	char *out = NULL;
+	json_t *x;
+	size_t i;
+
+	json_array_foreach((json_t *)list, i, x)
+	{
+		const char *s = json_string_value(x);
+		char *next;
+
+		if (!s)
+			continue;
+		next = xasprintf("%s%s%s", out ? out : "", out ? ", " : "", s);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+static const char *yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+static void build_policy_daemon(struct view *v, const json_t *p)
+{
+	const json_t *cfg = jget_obj(p, "policy"), *d = jget_obj(cfg, "daemon");
+	const json_t *retry = jget_obj(cfg, "retry"), *eagain = jget_obj(retry, "eagain");
+	struct fields *f = view_add_fields(v, "Daemon");
+	json_int_t refresh = jget_int(d, "smaps_refresh");
+	char a[FMT_BUF], b[FMT_BUF];
+
+	fields_add(f, "Config generation", COLOR_NONE, "%lld",
+		   (long long)jget_int(p, "config_generation"));
+	fields_add(f, "Scan interval", COLOR_NONE, "%s",
+		   fmt_seconds(jget_real(d, "scan_interval_sec"), a, sizeof(a)));
+	fields_add(f, "Max collapse rate", COLOR_NONE, "%s",
+		   fmt_rate(jget_int(d, "max_collapse_rate"), a, sizeof(a)));
+	fields_add(f, "Socket", COLOR_NONE, "%s",
+		   jget_str_or(d, "socket", "not set (thpd --socket or the built-in default)"));
+	fields_add(f, "Smaps refresh", COLOR_NONE, "every %lld scan%s", (long long)refresh,
+		   refresh == 1 ? "" : "s");
+
+	f = view_add_fields(v, "Retry");
+	fields_add(f, "EAGAIN backoff", COLOR_NONE, "%s to %s, at most %lld attempts",
+		   fmt_seconds(jget_real(eagain, "initial_sec"), a, sizeof(a)),
+		   fmt_seconds(jget_real(eagain, "max_sec"), b, sizeof(b)),
+		   (long long)jget_int(eagain, "attempts"));
+	fields_add(f, "ENOMEM pause", COLOR_NONE, "%s",
+		   fmt_seconds(jget_real(jget_obj(retry, "enomem"), "pause_sec"), a, sizeof(a)));
+	fields_add(f, "EBUSY pause", COLOR_NONE, "%s",
+		   fmt_seconds(jget_real(jget_obj(retry, "ebusy"), "pause_sec"), a, sizeof(a)));
+}
+
+static void build_one_policy(struct view *v, const json_t *x)
+{
+	static const struct {
+		const char *key, *label;
+	} lists[] = {
+	    {"comm", "Comm"}, {"exe", "Exe"},	    {"user", "User"},
+	    {"unit", "Unit"}, {"cgroup", "Cgroup"},
+	};
+	const json_t *match = jget_obj(x, "match");
+	const char *file = jget_str(x, "file");
+	json_int_t min_anon = jget_int(match, "min_anon"), max_huge = jget_int(x, "max_huge");
+	bool ignore = jget_bool(x, "ignore"), any = true;
+	char *title = xasprintf("Policy %s", jget_str_or(x, "name", "?"));
+	struct fields *f = view_add_fields(v, title);
+	char a[FMT_BUF];
+
+	free(title);
+	if (file)
+		fields_add(f, "Defined in", COLOR_NONE, "%s:%lld", file,
+			   (long long)jget_int(x, "line"));
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		char *s = join_strings(jget_array(match, lists[i].key));
+
+		if (!s)
+			continue;
+		fields_add(f, lists[i].label, COLOR_NONE, "%s", s);
+		free(s);
+		any = false;
+	}
+	if (min_anon > 0) {
+		fields_add(f, "Min anon", COLOR_NONE, "%s", fmt_size(min_anon, a, sizeof(a)));
+		any = false;
+	}
+	if (any)
+		fields_add(f, "Match", COLOR_NONE, "any process");
+	fields_add(f, "Ignore", ignore ? COLOR_YELLOW : COLOR_NONE, "%s", yes_no(ignore));
+	fields_add(f, "Hotness", COLOR_NONE, "%s", jget_str_or(x, "hotness", "-"));
+	fields_add(f, "Min hot", COLOR_NONE, "%s",
+		   fmt_percent(jget_real(x, "min_hot_percent"), a, sizeof(a)));
+	fields_add(f, "Max rate", COLOR_NONE, "%s",
+		   fmt_rate(jget_int(x, "max_rate"), a, sizeof(a)));
+	fields_add(f, "Max huge", COLOR_NONE, "%s",
+		   max_huge > 0 ? fmt_size(max_huge, a, sizeof(a)) : "unlimited");
+	fields_add(f, "Min present", COLOR_NONE, "%s",
+		   fmt_percent(jget_real(x, "min_present_percent"), a, sizeof(a)));
+	fields_add(f, "Shmem", COLOR_NONE, "%s", yes_no(jget_bool(x, "shmem")));
+}
+
+static void build_policy(struct view *v, const json_t *p)
+{
+	json_t *policies = jget_array(jget_obj(p, "policy"), "policies"), *x;
+	size_t i;
+
+	build_policy_daemon(v, p);
+	json_array_foreach(policies, i, x) build_one_policy(v, x);
+}
+
+int verb_policy(struct ctx *c, int n_args, char **args)
+{
+	return call_and_print(c, METHOD("GetPolicy"), NULL, build_policy);
+}
+
+/* ---- collapse PID [--range START-END] ---- */
+
+/* An address: 0x-prefixed hex or decimal, 0 .. INT64_MAX. */
+static int parse_addr(const char *s, json_int_t *ret)
+{
+	int base = 10;
+	uint64_t v = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		int d;
+
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = *s - 'A' + 10;
+		else
+			return -EINVAL;
+		if (v > ((uint64_t)INT64_MAX - (uint64_t)d) / (uint64_t)base)
+			return -ERANGE;
+		v = v * (uint64_t)base + (uint64_t)d;
+	}
+	*ret = (json_int_t)v;
+	return 0;
+}
+
+/* "START-END", both addresses, START < END. */
+static int parse_range(const char *s, json_int_t *start, json_int_t *end)
+{
+	const char *dash = strchr(s, '-');
+	char *first;
+	int r;
+
+	if (!dash)
+		return usage_error("invalid range '%s': expected START-END, e.g. "
+				   "0x7f0000000000-0x7f0000400000",
+				   s);
+	first = xasprintf("%.*s", (int)(dash - s), s);
+	r = parse_addr(first, start);
+	free(first);
+	if (r == 0)
+		r = parse_addr(dash + 1, end);
+	if (r == -ERANGE)
+		return usage_error("invalid range '%s': address too large", s);
+	if (r < 0)
+		return usage_error("invalid range '%s': addresses are hex (0x...) or decimal", s);
+	if (*start >= *end)
+		return usage_error("invalid range '%s': START must be below END", s);
+	return 0;
+}
+
+int verb_collapse(struct ctx *c, int n_args, char **args)
+{
+	struct varlink_reply reply;
+	json_int_t pid, start = 0, end = 0, n;
+	const char *range = c->verb_opts.range;
+	char a[FMT_BUF], b[FMT_BUF];
+	json_t *params;
+	struct view *v;
+	int r = parse_pid_arg(args[0], &pid);
+
+	if (r)
+		return r;
+	if (range && (r = parse_range(range, &start, &end)))
+		return r;
+	params = range ? json_pack("{s:I, s:I, s:I}", "pid", pid, "start", start, "end", end)
+		       : json_pack("{s:I}", "pid", pid);
+	if (!params)
+		oom();
+	r = ctx_call(c, METHOD("Collapse"), params, &reply);
+	json_decref(params);
+	if (r)
+		return r;
+	v = view_new(&c->out);
+	view_set_json(v, reply.parameters);
+	n = jget_int(reply.parameters, "chunks");
+	if (range)
+		view_add_text(v, COLOR_NONE,
+			      "%lld chunk%s of pid %lld in %s-%s made due for collapse.",
+			      (long long)n, n == 1 ? "" : "s", (long long)pid,
+			      fmt_addr(start, a, sizeof(a)), fmt_addr(end, b, sizeof(b)));
+	else
+		view_add_text(v, COLOR_NONE, "%lld chunk%s of pid %lld made due for collapse.",
+			      (long long)n, n == 1 ? "" : "s", (long long)pid);
+	r = ctx_print(c, v);
+	view_free(v);
+	varlink_reply_clear(&reply);
+	return r;
+}
+
+/* ---- pause [PID], resume [PID] ---- */
+
+static int pause_or_resume(struct ctx *c, int n_args, char **args, bool pause)
+{
+	struct varlink_reply reply;
+	json_int_t pid = 0;
+	json_t *params = NULL;
+	struct view *v;
+	int r;
+
+	if (n_args > 0) {
+		r = parse_pid_arg(args[0], &pid);
+		if (r)
+			return r;
+		params = json_pack("{s:I}", "pid", pid);
+		if (!params)
+			oom();
+	}
+	r = ctx_call(c, pause ? METHOD("Pause") : METHOD("Resume"), params, &reply);
+	json_decref(params);
+	if (r)
+		return r;
+	v = view_new(&c->out);
+	view_set_json(v, reply.parameters);
+	if (pid && pause)
+		view_add_text(v, COLOR_NONE, "Paused collapsing of pid %lld.", (long long)pid);
+	else if (pid)
+		view_add_text(v, COLOR_NONE, "Resumed collapsing of pid %lld.", (long long)pid);
+	else if (pause)
+		view_add_text(v, COLOR_NONE,
+			      "Paused all collapsing (scans go on) until 'thpctl resume'.");
+	else
+		view_add_text(v, COLOR_NONE, "Resumed collapsing.");
+	r = ctx_print(c, v);
+	view_free(v);
+	varlink_reply_clear(&reply);
+	return r;
+}
+
+int verb_pause(struct ctx *c, int n_args, char **args)
+{
+	return pause_or_resume(c, n_args, args, true);
+}
+
+int verb_resume(struct ctx *c, int n_args, char **args)
+{
+	return pause_or_resume(c, n_args, args, false);
+}
+
+/* ---- monitor ---- */
+
+/* A subscription that ends sooner than this is not renewed. */
+#define MONITOR_MIN_LIFETIME_USEC USEC_PER_SEC
+
+static enum color event_color(const char *type)
+{
+	if (streq(type, "collapse-done") || streq(type, "resume"))
+		return COLOR_GREEN;
+	if (streq(type, "collapse-error"))
+		return COLOR_RED;
+	if (streq(type, "pause"))
+		return COLOR_YELLOW;
+	if (streq(type, "target-removed"))
+		return COLOR_DIM;
+	return COLOR_NONE;
+}
+
+/* The columns of the event lines: fixed minimum widths, as they come one by one. */
+static struct table *event_table(struct view *v)
+{
+	struct table *t = view_add_table(v, NULL);
+
+	table_add_column(t, "TIME", "time", ALIGN_LEFT);
+	table_column_min_width(t, 12); /* 12:34:56.789 */
+	table_add_column(t, "TYPE", "type", ALIGN_LEFT);
+	table_column_min_width(t, 14); /* collapse-error */
+	table_add_column(t, "PID", "pid", ALIGN_RIGHT);
+	table_column_min_width(t, 7);
+	table_add_column(t, "COMM", "comm", ALIGN_LEFT);
+	table_column_min_width(t, 15); /* TASK_COMM_LEN - 1 */
+	table_add_column(t, "DETAILS", "details", ALIGN_LEFT);
+	return t;
+}
+
+/* Append ", WHAT" (printf-style) to *s. */
+static void __attribute__((format(printf, 2, 3))) append(char **s, const char *fmt, ...)
+{
+	va_list ap;
+	char *what, *next;
+
+	va_start(ap, fmt);
+	what = xvasprintf(fmt, ap);
+	va_end(ap);
+	next = xasprintf("%s%s%s", *s ? *s : "", *s ? ", " : "", what);
+	free(what);
+	free(*s);
+	*s = next;
+}
+
+/* "policy db, 4.0 MiB, 2 chunks ok, 0 failed, in 1.2 ms" */
+static char *event_details(const json_t *e)
+{
+	const char *type = jget_str_or(e, "type", "");
+	const json_t *dur = json_object_get(e, "duration_sec");
+	char *s = NULL, a[FMT_BUF];
+
+	if (jget_str(e, "policy"))
+		append(&s, "policy %s", jget_str(e, "policy"));
+	if (jget_str(e, "reason"))
+		append(&s, "reason %s", jget_str(e, "reason"));
+	if (jget_str(e, "cgroup"))
+		append(&s, "cgroup %s", jget_str(e, "cgroup"));
+	if (jget_str(e, "errno"))
+		append(&s, "%s", jget_str(e, "errno"));
+	if (json_is_integer(json_object_get(e, "addr")))
+		append(&s, "at %s", fmt_addr(jget_int(e, "addr"), a, sizeof(a)));
+	if (json_is_integer(json_object_get(e, "bytes")))
+		append(&s, "%s", fmt_size(jget_int(e, "bytes"), a, sizeof(a)));
+	if (json_object_get(e, "chunks_ok") || json_object_get(e, "chunks_failed"))
+		append(&s, "%lld chunk%s ok, %lld failed", (long long)jget_int(e, "chunks_ok"),
+		       jget_int(e, "chunks_ok") == 1 ? "" : "s",
+		       (long long)jget_int(e, "chunks_failed"));
+	if (json_is_number(dur))
+		append(&s, "%s %s", streq(type, "pause") ? "for" : "in",
+		       fmt_seconds(json_number_value(dur), a, sizeof(a)));
+	return s;
+}
+
+/* "12:34:56.789", local time now. */
+static const char *time_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	char hms[16];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (!localtime_r(&ts.tv_sec, &tm) || strftime(hms, sizeof(hms), "%H:%M:%S", &tm) == 0)
+		snprintf(hms, sizeof(hms), "--:--:--");
+	snprintf(buf, len, "%s.%03ld", hms, ts.tv_nsec / 1000000L);
+	return buf;
+}
+
+/* One reply of the stream: the raw parameters (JSON Lines) or one aligned line. */
+static int print_event(struct ctx *c, const json_t *e)
+{
+	struct output_opts o = c->out;
+	const char *type = jget_str_or(e, "type", "?");
+	const json_t *pid = json_object_get(e, "pid");
+	struct view *v;
+	struct table *t;
+	char a[FMT_BUF], *details;
+	int r;
+
+	o.legend = false;
+	v = view_new(&o);
+	view_set_json(v, (json_t *)e);
+	if (!o.json) {
+		t = event_table(v);
+		details = event_details(e);
+		table_add_row(t);
+		table_cell(t, COLOR_NONE, "%s", time_now(a, sizeof(a)));
+		table_cell(t, event_color(type), "%s", type);
+		if (json_is_integer(pid))
+			table_cell(t, COLOR_NONE, "%lld", (long long)json_integer_value(pid));
+		else
+			table_cell(t, COLOR_NONE, "-");
+		table_cell(t, COLOR_NONE, "%s", jget_str_or(e, "comm", "-"));
+		table_cell(t, COLOR_NONE, "%s", details ? details : "-");
+		free(details);
+	}
+	r = ctx_print(c, v);
+	view_free(v);
+	return r;
+}
+
+/* The column headers, once, when the first subscription is confirmed. */
+static int print_event_header(struct ctx *c)
+{
+	struct view *v;
+	int r;
+
+	if (c->out.json || !c->out.legend)
+		return EXIT_OK;
+	v = view_new(&c->out);
+	event_table(v);
+	r = ctx_print(c, v);
+	view_free(v);
+	return r;
+}
+
+/* True if nothing answers on the socket any more: the daemon has stopped. */
+static bool daemon_gone(const struct ctx *c)
+{
+	struct varlink *probe = NULL;
+	int r = varlink_connect(c->socket_path, now_usec() + USEC_PER_SEC, &probe);
+
+	varlink_close(probe);
+	return r == -ENOENT || r == -ENOTDIR || r == -ECONNREFUSED;
+}
+
+static int monitor_run(struct ctx *c, int sig_fd)
+{
+	const char *method = METHOD("Monitor");
+	struct varlink_reply reply;
+	uint64_t since = 0;
+	int r;
+
+	for (;;) {
+		bool more;
+
+		if (since) {
+			/* The daemon closed the stream. */
+			ctx_done(c);
+			if (daemon_gone(c)) {
+				print_error("thpd stopped");
+				return EXIT_NOT_RUNNING;
+			}
+			if (now_usec() - since < MONITOR_MIN_LIFETIME_USEC) {
+				print_error("thpd closed the monitor connection");
+				return EXIT_CALL_FAILED;
+			}
+			print_error("thpd closed the monitor connection but is still running; "
+				    "subscribing again (events in between may be missing)");
+		}
+		/* --timeout covers connecting and the first reply ("subscribed"). */
+		r = ctx_call_more(c, method, NULL);
+		if (r)
+			return r;
+		r = ctx_recv_more(c, method, sig_fd, &reply);
+		if (r == -EINTR)
+			return EXIT_OK;
+		if (r == -ECONNRESET && since && daemon_gone(c)) {
+			print_error("thpd stopped");
+			return EXIT_NOT_RUNNING;
+		}
+		if (r == -ECONNRESET)
+			return ctx_transfer_error(c, method, r);
+		if (r)
+			return r;
+		r = since ? EXIT_OK : print_event_header(c);
+		if (r == EXIT_OK && c->out.json)
+			r = print_event(c, reply.parameters);
+		more = reply.continues;
+		varlink_reply_clear(&reply);
+		if (r)
+			return r;
+		since = now_usec();
+		/* Events come when they come: no deadline from here on. */
+		c->deadline = 0;
+		while (more) {
+			r = ctx_recv_more(c, method, sig_fd, &reply);
+			if (r == -EINTR)
+				return EXIT_OK;
+			if (r == -ECONNRESET)
+				break;
+			if (r)
+				return r;
+			r = print_event(c, reply.parameters);
+			more = reply.continues;
+			varlink_reply_clear(&reply);
+			if (r)
+				return r;
+		}
+	}
+}
+
+int verb_monitor(struct ctx *c, int n_args, char **args)
+{
+	sigset_t mask;
+	int sig_fd, r;
+
+	/* SIGINT and SIGTERM end the stream normally (exit 0): taken through a
+	 * signalfd polled together with the connection. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+	    (sig_fd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+		print_error("cannot set up signal handling: %s", strerror(errno));
+		return EXIT_CALL_FAILED;
+	}
+	c->out.json_lines = true;
+	r = monitor_run(c, sig_fd);
+	close(sig_fd);
+	return r;
 }

@@ -5,6 +5,7 @@ packages=(
 	build-essential meson ninja-build pkg-config
 	libevent-dev libsystemd-dev libyaml-dev libjansson-dev uthash-dev libcmocka-dev
 	socat jq util-linux procps
+	systemd systemd-container debootstrap
 	clang-format cppcheck
 )
 missing=()
