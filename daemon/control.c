@@ -20,6 +20,7 @@
 #include "manager.h"
 #include "methods.h"
 #include "util.h"
+#include "varlink.h"
 
 /* Slots above CONTROL_MAX_CLIENTS that only root and group thpd may take, so
  * that other users holding every connection cannot lock the operator out. */
@@ -92,40 +93,32 @@ static int send_error(struct client *cl, const char *error, json_t *params)
  */
 static int handle_message(struct client *cl, const char *buf, size_t len)
 {
-	json_error_t jerr;
-	json_t *call = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr), *params = NULL;
-	const char *method = NULL;
-	int oneway = 0, more = 0, upgrade = 0, r = 0;
+	struct varlink_call call;
+	const char *error;
+	char *error_param;
 	struct method_reply reply = {0};
+	int r = varlink_parse_call(buf, len, &call, &error, &error_param);
 
-	if (!call || !json_is_object(call)) {
+	if (r == -EBADMSG) {
 		log_ratelimited(LOG_DEBUG, NULL, "client pid %d: not a JSON object: %s",
-				(int)cl->peer.pid, call ? "wrong type" : jerr.text);
-		r = -EBADMSG;
+				(int)cl->peer.pid, error_param ? error_param : "?");
 		goto out;
 	}
-	if (json_unpack_ex(call, &jerr, JSON_STRICT, "{s:s, s?o, s?b, s?b, s?b}", "method", &method,
-			   "parameters", &params, "oneway", &oneway, "more", &more, "upgrade",
-			   &upgrade) < 0) {
-		r = send_error(cl, VARLINK_ERR_INVALID_PARAM,
-			       json_pack("{s:s}", "parameter", jerr.text));
+	if (r < 0) {
+		/* error_param NULL (out of memory): json_pack fails, {} is sent. */
+		r = send_error(cl, error, json_pack("{s:s}", "parameter", error_param));
 		goto out;
 	}
-	if (params && !json_is_object(params)) {
-		r = send_error(cl, VARLINK_ERR_INVALID_PARAM,
-			       json_pack("{s:s}", "parameter", "parameters"));
-		goto out;
-	}
-	struct call_flags flags = {.more = more};
-	methods_call(cl->owner->manager, &cl->peer, method, params, &flags, &reply);
-	if (reply.subscribe && !oneway && !cl->monitoring) {
+	struct call_flags flags = {.more = call.more};
+	methods_call(cl->owner->manager, &cl->peer, call.method, call.parameters, &flags, &reply);
+	if (reply.subscribe && !call.oneway && !cl->monitoring) {
 		/* A subscriber waits for events: only the write timeout (it does
 		 * not read them) applies, not the idle timeout. */
 		struct timeval idle = {.tv_sec = CONTROL_IDLE_TIMEOUT};
 		cl->monitoring = true;
 		bufferevent_set_timeouts(cl->bev, NULL, &idle);
 	}
-	if (!oneway) {
+	if (!call.oneway) {
 		if (reply.error)
 			r = send_error(cl, reply.error, reply.parameters);
 		else {
@@ -141,7 +134,8 @@ static int handle_message(struct client *cl, const char *buf, size_t len)
 	}
 	json_decref(reply.parameters);
 out:
-	json_decref(call);
+	varlink_call_free(&call);
+	free(error_param);
 	return r;
 }
 

@@ -23,6 +23,7 @@
 struct options {
 	const char *config_path;
 	const char *socket_path; /* NULL: from config, else built-in default */
+	const char *state_dir;	 /* NULL: $STATE_DIRECTORY (systemd), else none */
 	bool foreground;
 	bool check_config;
 	int log_level;
@@ -48,6 +49,9 @@ static void usage(FILE *f)
 		"  -s, --socket PATH     control socket (default: daemon.socket from the\n"
 		"                        config, else %s)\n"
 		"  -f, --foreground      do not detach (implied when started by systemd)\n"
+		"      --state-dir DIR   keep backoffs, quarantines, pauses and counters in\n"
+		"                        DIR/state.json across restarts (default:\n"
+		"                        $STATE_DIRECTORY, set by systemd; else none)\n"
 		"      --check-config    validate the policy, print file:line:column: message\n"
 		"                        for each problem, exit 0 (valid) or 1\n"
 		"  -l, --log-level LVL   error, warning, notice, info (default) or debug\n"
@@ -61,12 +65,13 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_CHECK = 0x100 };
+	enum { OPT_CHECK = 0x100, OPT_STATE_DIR };
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"socket", required_argument, NULL, 's'},
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"check-config", no_argument, NULL, OPT_CHECK},
+	    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
@@ -88,6 +93,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CHECK:
 			o->check_config = true;
+			break;
+		case OPT_STATE_DIR:
+			o->state_dir = optarg;
 			break;
 		case 'l':
 			if (log_parse_level(optarg, &o->log_level) < 0) {
@@ -244,6 +252,15 @@ static int run(const struct options *o, struct thpd_config *cfg)
 		config_free(cfg);
 		free(cfg);
 		goto out;
+	}
+	const char *state_dir = o->state_dir ? o->state_dir : getenv("STATE_DIRECTORY");
+	if (state_dir && *state_dir) {
+		/* systemd may pass several directories separated by ':'. */
+		char *dir = strndup(state_dir, strcspn(state_dir, ":"));
+		r = dir ? manager_set_state_dir(d.manager, dir) : -ENOMEM;
+		free(dir);
+		if (r < 0)
+			goto out;
 	}
 	r = control_new(d.base, d.manager, socket_copy, &d.control);
 	if (r < 0)

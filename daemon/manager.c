@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "manager.h"
+#include "manager-internal.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -34,47 +35,6 @@
 
 /* Free order-9 blocks needed to end an ENOMEM pause early. */
 #define ENOMEM_RESUME_MIN_BLOCKS 4
-
-struct manager {
-	struct event_base *base;
-	char *config_path;
-	struct config_ref *cfg;
-	unsigned generation;
-
-	struct workq *scanq;	 /* discovery and scans */
-	struct workq *collapseq; /* collapses: never on the loop */
-
-	struct target *targets; /* uthash by pid */
-	uint64_t next_target_id;
-
-	struct token_bucket global_tb;
-	struct token_bucket *policy_tb; /* parallel to cfg->policies */
-
-	struct pause enomem_pause;
-	struct memcg_pause *memcg_pauses;
-
-	struct event *tick_ev, *kick_ev, *connector_ev, *exec_batch_ev;
-	int connector_fd;
-	pid_t *exec_pids; /* exec events waiting for the batch timer */
-	size_t n_exec_pids, cap_exec_pids;
-	bool exec_overrun;
-	uint64_t kick_at; /* 0 = not armed */
-
-	bool discovery_in_flight;
-	bool refs_unavailable_logged;
-	bool stopping;
-	uint32_t rng;
-	bool thp_always;  /* sysfs THP mode, re-read every tick */
-	int inject_errno; /* THPD_TEST_INJECT_ERRNO (test seam) */
-	unsigned inject_left;
-
-	bool operator_paused;
-	manager_event_fn event_fn;
-	void *event_userdata;
-
-	struct counters counters;
-	uint64_t started_usec;
-};
 
 static void plan_and_submit(struct manager *m, struct target *t);
 static void submit_scan(struct manager *m, struct target *t);
@@ -208,8 +168,9 @@ static void target_remove(struct manager *m, struct target *t, const char *why)
 	log_ctx_msg(LOG_INFO, &ctx, "target %d (%s) removed: %s; collapsed %" PRIu64 " MiB",
 		    (int)t->pid, t->comm ? t->comm : "?", why, t->collapsed_bytes >> 20);
 	emit(m, &(struct manager_event){.type = MANAGER_EVENT_TARGET_REMOVED, .reason = why}, t);
-	HASH_DEL(m->targets, t);
+		HASH_DEL(m->targets, t);
 	m->counters.targets_removed++;
+	m->state_dirty = true;
 	if (t->exit_ev)
 		event_free(t->exit_ev);
 	if (t->pidfd >= 0)
@@ -286,8 +247,9 @@ static void target_add(struct manager *m, struct discovered *d, const struct pol
 		free(t);
 		return;
 	}
-	HASH_ADD(hh, m->targets, pid, sizeof(t->pid), t);
+		HASH_ADD(hh, m->targets, pid, sizeof(t->pid), t);
 	m->counters.targets_added++;
+	m->state_dirty = true;
 	emit(m, &(struct manager_event){.type = MANAGER_EVENT_TARGET_ADDED}, t);
 	target_log_ctx(t, &ctx, MID_TARGET_ADDED);
 	log_ctx_msg(LOG_INFO, &ctx, "target %d (%s) added: policy %s, anon %" PRIu64 " MiB",
@@ -334,6 +296,7 @@ static void on_discover_done(struct work *w, bool cancelled, void *userdata)
 	if (cancelled || m->stopping)
 		goto out;
 	m->counters.discoveries++;
+	bool first_walk = !m->first_discovery_done && !job->only;
 	for (size_t i = 0; i < job->n_found; i++) {
 		struct discovered *d = &job->found[i];
 		struct target *t;
@@ -364,6 +327,10 @@ static void on_discover_done(struct work *w, bool cancelled, void *userdata)
 		const struct policy *p = policy_find(m->cfg->cfg, &id);
 		if (p && !p->ignore)
 			target_add(m, d, p);
+	}
+	if (first_walk) {
+		m->first_discovery_done = true;
+		state_prune_pending(m);
 	}
 	/* Scan new targets now rather than at the next tick. */
 	for (struct target *t = m->targets; t; t = t->hh.next)
@@ -587,6 +554,8 @@ static void on_scan_done(struct work *w, bool cancelled, void *userdata)
 	if (policy_is_refs(t->policy) && !job->refs_denied)
 		refs_sustained_hotness(t, job);
 	apply_scan(m, t, job);
+	if (t->scans == 1 && m->n_pending)
+		state_restore_target(m, t);
 	t->rescan_needed = false;
 	refs_after_scan(m, t, job);
 	plan_and_submit(m, t);
@@ -801,6 +770,7 @@ out:
 
 static void count_global(struct manager *m, enum collapse_class cls)
 {
+	m->state_dirty = true;
 	m->counters.attempts++;
 	m->counters.by_class[cls]++;
 	if (cls == COLLAPSE_OK)
@@ -982,6 +952,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	m->thp_always = streq(thp_mode_read(mode, sizeof(mode)), "always");
 	check_enomem_resume(m, now);
+	state_save_async(m);
 	request_discovery(m);
 	for (struct target *t = m->targets; t; t = t->hh.next)
 		submit_scan(m, t);
@@ -1058,6 +1029,9 @@ int manager_start(struct manager *m)
 	r = workq_new(m->base, "thpd-collapse", m, &m->collapseq);
 	if (r < 0)
 		return r;
+	if (state_boot_id(m->boot_id, sizeof(m->boot_id)) < 0)
+		snprintf(m->boot_id, sizeof(m->boot_id), "unknown");
+	state_restore(m);
 	m->kick_ev = event_new(m->base, -1, 0, on_kick, m);
 	m->exec_batch_ev = event_new(m->base, -1, 0, on_exec_batch, m);
 	if (!m->kick_ev || !m->exec_batch_ev)
@@ -1093,6 +1067,7 @@ void manager_stop(struct manager *m)
 	m->collapseq = NULL;
 	workq_free(m->scanq);
 	m->scanq = NULL;
+	state_save_now(m);
 	if (m->tick_ev)
 		event_del(m->tick_ev);
 	if (m->kick_ev)
@@ -1127,6 +1102,8 @@ void manager_free(struct manager *m)
 	free(m->exec_pids);
 	if (m->connector_fd >= 0)
 		close(m->connector_fd);
+	state_free_pending(m);
+	free(m->state_dir);
 	config_ref_put(m->cfg);
 	free(m->policy_tb);
 	free(m->config_path);

@@ -90,6 +90,11 @@ struct manager;
 /* Takes ownership of cfg. config_path is used by manager_reload(). */
 int manager_new(struct event_base *base, const char *config_path, struct thpd_config *cfg,
 		struct manager **ret);
+/*
+ * Keep state (counters, backoffs, quarantines, pauses) in DIR/state.json
+ * across restarts; NULL (the default) keeps none. Call before manager_start.
+ */
+int manager_set_state_dir(struct manager *m, const char *dir);
 /* Start workers, timers and the proc connector; run the first discovery. */
 int manager_start(struct manager *m);
 /* Stop collapsing promptly (in-flight jobs end after their current chunk). */
