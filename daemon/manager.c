@@ -168,7 +168,7 @@ static void target_remove(struct manager *m, struct target *t, const char *why)
 	log_ctx_msg(LOG_INFO, &ctx, "target %d (%s) removed: %s; collapsed %" PRIu64 " MiB",
 		    (int)t->pid, t->comm ? t->comm : "?", why, t->collapsed_bytes >> 20);
 	emit(m, &(struct manager_event){.type = MANAGER_EVENT_TARGET_REMOVED, .reason = why}, t);
-		HASH_DEL(m->targets, t);
+	HASH_DEL(m->targets, t);
 	m->counters.targets_removed++;
 	m->state_dirty = true;
 	if (t->exit_ev)
@@ -247,7 +247,7 @@ static void target_add(struct manager *m, struct discovered *d, const struct pol
 		free(t);
 		return;
 	}
-		HASH_ADD(hh, m->targets, pid, sizeof(t->pid), t);
+	HASH_ADD(hh, m->targets, pid, sizeof(t->pid), t);
 	m->counters.targets_added++;
 	m->state_dirty = true;
 	emit(m, &(struct manager_event){.type = MANAGER_EVENT_TARGET_ADDED}, t);
