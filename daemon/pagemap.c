@@ -14,6 +14,10 @@
  * region that did not fit; an unaligned start fails with EINVAL; kernels
  * without the ioctl fail with ENOTTY.
  */
+#include "build-config.h"
+#if HAVE_VALGRIND_MEMCHECK_H
+#include <valgrind/memcheck.h>
+#endif
 #include "pagemap.h"
 #include "util.h"
 
@@ -246,6 +250,11 @@ int pagemap_pmd_stats(int pagemap_fd, uint64_t start, uint64_t end, struct pmd_s
 		}
 		if (n > SCAN_VEC_LEN)
 			return -EIO;
+#if HAVE_VALGRIND_MEMCHECK_H
+		/* valgrind does not know this ioctl fills vec. */
+		VALGRIND_MAKE_MEM_DEFINED(vec, (size_t)n * sizeof(*vec));
+		VALGRIND_MAKE_MEM_DEFINED(&arg, sizeof(arg));
+#endif
 		fold_add(vec, (size_t)n, start, end, out, &st);
 
 		/* No progress would loop forever: the kernel must advance. */

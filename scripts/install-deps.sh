@@ -6,7 +6,7 @@ packages=(
 	libevent-dev libsystemd-dev libyaml-dev libjansson-dev uthash-dev libcmocka-dev
 	socat jq util-linux procps
 	systemd systemd-container debootstrap
-	clang-format cppcheck
+	clang-format cppcheck valgrind
 )
 missing=()
 for p in "${packages[@]}"; do
