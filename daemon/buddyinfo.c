@@ -31,8 +31,14 @@ uint64_t buddyinfo_free_blocks(const char *buf, size_t len, unsigned order)
 					unsigned d = (unsigned)(*q++ - '0');
 					c = c > (UINT64_MAX - d) / 10 ? UINT64_MAX : c * 10 + d;
 				}
-				if (o >= order && o - order < 64 && c <= UINT64_MAX >> (o - order))
-					total += c << (o - order);
+				/* Saturate rather than drop or wrap an absurd count,
+				 * so that a higher order never has more blocks. */
+				if (o >= order && c) {
+					unsigned k = o - order;
+					uint64_t b =
+					    k < 64 && c <= UINT64_MAX >> k ? c << k : UINT64_MAX;
+					total = total > UINT64_MAX - b ? UINT64_MAX : total + b;
+				}
 			}
 		}
 		p = le + 1;

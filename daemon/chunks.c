@@ -27,6 +27,16 @@ struct chunk *chunk_table_find(struct chunk_table *t, uint64_t addr)
 	return (lo < t->n_chunks && t->chunks[lo].addr == addr) ? &t->chunks[lo] : NULL;
 }
 
+/*
+ * Retry state belongs to the memory, not the address: when the chunk's area
+ * (VMA) has other bounds now, it was unmapped and mapped again, split by
+ * mprotect or moved by mremap, and the chunk starts afresh.
+ */
+static bool same_area(const struct scan_area *old, const struct scan_area *now)
+{
+	return old->start == now->start && old->end == now->end;
+}
+
 static void carry_over(struct chunk *nc, const struct chunk *old, bool huge_now,
 		       const struct area_sig *sig, struct merge_stats *ms)
 {
@@ -77,7 +87,8 @@ int chunk_table_merge(struct chunk_table *t, const struct scan_area *areas, size
 			ms->dropped++;
 			j++;
 		}
-		if (j < t->n_chunks && t->chunks[j].addr == sc->addr) {
+		if (j < t->n_chunks && t->chunks[j].addr == sc->addr &&
+		    same_area(&t->areas[t->chunks[j].area], &na[sc->area])) {
 			const struct scan_area *a = &na[sc->area];
 			struct area_sig sig = {a->start, a->end, a->flags, a->resident};
 			carry_over(c, &t->chunks[j], sc->huge, &sig, ms);

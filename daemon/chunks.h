@@ -44,7 +44,9 @@ struct area_sig chunk_area_sig(const struct chunk_table *t, const struct chunk *
 
 /*
  * Replace t's areas and chunks by the scan's (areas/chunks are copied),
- * carrying retry state by address. Returns 0 or -ENOMEM (t unchanged).
+ * carrying retry state by address when the chunk's area kept its bounds (a
+ * chunk in a remapped, split or moved area starts afresh). Returns 0 or
+ * -ENOMEM (t unchanged).
  */
 int chunk_table_merge(struct chunk_table *t, const struct scan_area *areas, size_t n_areas,
 		      const struct scan_chunk *chunks, size_t n_chunks, struct merge_stats *ms);

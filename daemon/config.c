@@ -41,6 +41,8 @@ static const char DURATION_EXPECTED[] = "expected a number with a unit: us, ms, 
 /* ---- diagnostics -------------------------------------------------------- */
 
 static int diag_vadd(struct config_diags *d, const char *file, unsigned line, unsigned col,
+		     const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static int diag_vadd(struct config_diags *d, const char *file, unsigned line, unsigned col,
 		     const char *fmt, va_list ap)
 {
 	struct config_diag *g;

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <systemd/sd-login.h>
 #include <unistd.h>
+#include <uthash.h>
 
 #include "policy.h"
 #include "procfs.h"
@@ -59,68 +60,180 @@ static int read_starttime(int dfd, uint64_t *ret)
 	return r;
 }
 
-/* Read what policies can match on. Returns 0, or < 0 to skip this pid. */
-static int read_identity(pid_t pid, int dfd, struct discovered *d)
+struct ident {
+	UT_hash_handle hh; /* by pid */
+	pid_t pid;
+	uint64_t starttime;
+	bool kthread; /* no exe: nothing to collapse, ever */
+	char name[64];
+	uid_t uid;
+	char *exe, *cgroup, *unit, *memcg;
+	unsigned full_walk; /* walk of the last full read */
+	unsigned seen_walk;
+};
+
+struct discover_cache {
+	struct ident *by_pid;
+	unsigned walk;
+};
+
+struct discover_cache *discover_cache_new(void)
 {
-	struct proc_status st;
+	return calloc(1, sizeof(struct discover_cache));
+}
+
+static void ident_clear_strings(struct ident *e)
+{
+	free(e->exe);
+	free(e->cgroup);
+	free(e->unit);
+	free(e->memcg);
+	e->exe = e->cgroup = e->unit = e->memcg = NULL;
+}
+
+static void ident_delete(struct discover_cache *c, struct ident *e)
+{
+	HASH_DEL(c->by_pid, e);
+	ident_clear_strings(e);
+	free(e);
+}
+
+void discover_cache_free(struct discover_cache *c)
+{
+	if (!c)
+		return;
+	while (c->by_pid)
+		ident_delete(c, c->by_pid);
+	free(c);
+}
+
+/* exe, cgroups and unit: what changes only at exec or cgroup moves. */
+static int read_full_identity(pid_t pid, int dfd, struct ident *e)
+{
 	char *buf = NULL, link[4096], memcg[4096];
 	size_t len;
-	ssize_t n;
-	int r;
+	ssize_t n = readlinkat(dfd, "exe", link, sizeof(link) - 1);
 
-	r = read_starttime(dfd, &d->starttime);
-	if (r < 0)
-		return r;
-	r = read_file_at(dfd, "status", &buf, &len);
-	if (r < 0)
-		return r;
-	r = status_parse(buf, len, &st);
-	free(buf);
-	if (r < 0)
-		return r;
-	n = readlinkat(dfd, "exe", link, sizeof(link) - 1);
-	if (n < 0 && errno == ENOENT)
-		return -ENOENT; /* kernel thread or zombie: nothing to collapse */
+	ident_clear_strings(e);
+	if (n < 0 && errno == ENOENT) {
+		e->kthread = true; /* kernel thread or zombie: nothing to collapse */
+		return -ENOENT;
+	}
 	if (n >= 0) {
 		link[n] = '\0';
-		d->exe = strdup(link);
+		e->exe = strdup(link);
 	}
-	d->pid = pid;
-	d->uid = st.uid;
-	d->anon_bytes = st.rss_anon;
-	d->comm = strdup(st.name);
 	if (read_file_at(dfd, "cgroup", &buf, &len) == 0) {
 		if (cgroup_memory_path(buf, len, memcg, sizeof(memcg)) == 0)
-			d->memcg = strdup(memcg);
+			e->memcg = strdup(memcg);
 		free(buf);
 	}
 	/* sd_pid_get_*() read /proc/PID/cgroup by pid; the caller re-checks
 	 * through dfd afterwards that the pid was not reused meanwhile. */
-	(void)sd_pid_get_cgroup(pid, &d->cgroup);
-	(void)sd_pid_get_unit(pid, &d->unit);
-	return d->comm ? 0 : -ENOMEM;
+	(void)sd_pid_get_cgroup(pid, &e->cgroup);
+	(void)sd_pid_get_unit(pid, &e->unit);
+	return 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/*
+ * Bring the cache entry for pid up to date (two reads when nothing
+ * changed). Returns the entry, or NULL to skip this pid; *rss_anon and
+ * *refreshed are set.
+ */
+static struct ident *identify(struct discover_job *job, pid_t pid, int dfd, uint64_t starttime,
+			      uint64_t *rss_anon, bool *refreshed)
+{
+	struct discover_cache *c = job->cache;
+	struct ident *e;
+	struct proc_status st;
+	char *buf;
+	size_t len;
+
+	HASH_FIND(hh, c->by_pid, &pid, sizeof(pid), e);
+	if (e && e->starttime != starttime) { /* another process now */
+		ident_delete(c, e);
+		e = NULL;
+	}
+	if (e && e->kthread) {
+		e->seen_walk = c->walk;
+		return NULL;
+	}
+	if (read_file_at(dfd, "status", &buf, &len) < 0)
+		return NULL;
+	int r = status_parse(buf, len, &st);
+	free(buf);
+	if (r < 0)
+		return NULL;
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return NULL;
+		e->pid = pid;
+		e->starttime = starttime;
+		e->full_walk = c->walk - DISCOVER_REFRESH_WALKS; /* read it all now */
+		HASH_ADD(hh, c->by_pid, pid, sizeof(e->pid), e);
+	}
+	e->seen_walk = c->walk;
+	*rss_anon = st.rss_anon;
+	*refreshed = job->only || !streq(e->name, st.name) || e->uid != st.uid ||
+		     c->walk - e->full_walk >= DISCOVER_REFRESH_WALKS;
+	snprintf(e->name, sizeof(e->name), "%s", st.name);
+	e->uid = st.uid;
+	if (*refreshed) {
+		e->full_walk = c->walk;
+		if (read_full_identity(pid, dfd, e) < 0)
+			return NULL;
+	}
+	return e;
 }
 
 static void consider(struct discover_job *job, pid_t pid, int dfd)
 {
 	struct discovered d = {.pidfd = -1};
 	const struct known_pid *known = find_known(job, pid);
-	uint64_t again;
+	uint64_t starttime, again, rss_anon = 0;
+	bool refreshed = false;
 
-	if (read_identity(pid, dfd, &d) < 0)
-		goto drop;
+	if (read_starttime(dfd, &starttime) < 0)
+		return;
+	const struct ident *e = identify(job, pid, dfd, starttime, &rss_anon, &refreshed);
+	if (!e)
+		return;
+	/* A known target only needs reporting when its identity was re-read
+	 * (exec, rename, cgroup move): the manager re-matches it then. */
+	if (known && (!refreshed || known->starttime != starttime))
+		return;
 	struct proc_identity id = {
 	    .pid = pid,
-	    .uid = d.uid,
-	    .comm = d.comm,
-	    .exe = d.exe,
-	    .unit = d.unit,
-	    .cgroup = d.cgroup,
-	    .anon_bytes = d.anon_bytes,
+	    .uid = e->uid,
+	    .comm = e->name,
+	    .exe = e->exe,
+	    .unit = e->unit,
+	    .cgroup = e->cgroup,
+	    .anon_bytes = rss_anon,
 	};
 	const struct policy *p = policy_find(job->cfg->cfg, &id);
-	d.policy = p ? (int)(p - job->cfg->cfg->policies) : -1;
 	if (!known && (!p || p->ignore))
+		return;
+	d = (struct discovered){
+	    .pid = pid,
+	    .pidfd = -1,
+	    .starttime = starttime,
+	    .uid = e->uid,
+	    .anon_bytes = rss_anon,
+	    .comm = strdup(e->name),
+	    .exe = dup_or_null(e->exe),
+	    .unit = dup_or_null(e->unit),
+	    .cgroup = dup_or_null(e->cgroup),
+	    .memcg = dup_or_null(e->memcg),
+	    .policy = p ? (int)(p - job->cfg->cfg->policies) : -1,
+	};
+	if (!d.comm)
 		goto drop;
 	if (!known) {
 		d.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -128,7 +241,7 @@ static void consider(struct discover_job *job, pid_t pid, int dfd)
 			goto drop;
 	}
 	/* Still the same process as the one dfd refers to (else: reused pid). */
-	if (read_starttime(dfd, &again) < 0 || again != d.starttime)
+	if (read_starttime(dfd, &again) < 0 || again != starttime)
 		goto drop;
 	if (grow_array((void **)&job->found, &job->cap_found, job->n_found + 1,
 		       sizeof(*job->found)) < 0)
@@ -137,6 +250,16 @@ static void consider(struct discover_job *job, pid_t pid, int dfd)
 	return;
 drop:
 	discovered_clear(&d);
+}
+
+/* After a full walk: forget processes that were not seen (gone). */
+static void prune_cache(struct discover_cache *c)
+{
+	for (struct ident *e = c->by_pid, *next; e; e = next) {
+		next = e->hh.next;
+		if (e->seen_walk != c->walk)
+			ident_delete(c, e);
+	}
 }
 
 static void visit(struct discover_job *job, int proc_fd, pid_t pid)
@@ -157,6 +280,7 @@ static void discover_run(struct work *w, const atomic_bool *stop)
 	struct discover_job *job = (struct discover_job *)w;
 	uint64_t t0 = now_usec();
 
+	job->cache->walk++;
 	if (job->only) {
 		int proc_fd = open("/proc", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 		if (proc_fd < 0)
@@ -181,6 +305,8 @@ static void discover_run(struct work *w, const atomic_bool *stop)
 		visit(job, dirfd(proc), (pid_t)pid);
 	}
 	closedir(proc);
+	if (!atomic_load(stop))
+		prune_cache(job->cache);
 	job->duration_usec = now_usec() - t0;
 }
 

@@ -23,6 +23,17 @@ struct discovered {
 	int policy;				  /* index into cfg->policies, -1 = no match */
 };
 
+/*
+ * Identities seen by earlier walks, keyed by pid (and start time). A walk
+ * then costs two small reads per process (stat, status); exe and cgroups are
+ * re-read when the name or uid changed, at an exec event, or every
+ * DISCOVER_REFRESH_WALKS walks. Used only on the scan worker thread.
+ */
+#define DISCOVER_REFRESH_WALKS 10
+struct discover_cache;
+struct discover_cache *discover_cache_new(void);
+void discover_cache_free(struct discover_cache *c);
+
 struct known_pid {
 	pid_t pid;
 	uint64_t starttime;
@@ -37,7 +48,8 @@ struct discover_job {
 	pid_t self;
 	pid_t *only; /* if set: look at these pids only (exec events); owned */
 	size_t n_only;
-	/* output: new matches, and every known pid still alive (re-matched) */
+	struct discover_cache *cache; /* borrowed from the manager */
+	/* output: new matches, and known pids whose identity was re-read */
 	struct discovered *found;
 	size_t n_found, cap_found;
 	size_t n_processes;

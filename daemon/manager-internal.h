@@ -45,6 +45,7 @@ struct manager {
 	uint64_t kick_at; /* 0 = not armed */
 
 	bool discovery_in_flight;
+	struct discover_cache *discover_cache; /* used by the scan worker only */
 	bool refs_unavailable_logged;
 	bool stopping;
 	uint32_t rng;

@@ -33,6 +33,9 @@
 #define MID_DENIED	   "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f05"
 #define MID_RELOAD	   "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f06"
 
+/* Stable targets are rescanned at most this many scan intervals apart. */
+#define QUIET_MAX_FACTOR 4ULL
+
 /* Free order-9 blocks needed to end an ENOMEM pause early. */
 #define ENOMEM_RESUME_MIN_BLOCKS 4
 
@@ -276,6 +279,10 @@ static bool target_rematch(struct manager *m, struct target *t)
 	if (t->policy != p && (!t->policy || !streq(t->policy->name, p->name)))
 		t->hot_valid = t->refs_window_open = false;
 	t->policy = p;
+	/* The policy may differ (min_present, shmem, ...): look afresh. */
+	t->idle = false;
+	t->quiet = 0;
+	t->next_scan_usec = 0;
 	return true;
 }
 
@@ -359,6 +366,8 @@ static void submit_discovery(struct manager *m, pid_t *only, size_t n_only)
 		known[i++] = (struct known_pid){t->pid, t->starttime};
 	qsort(known, n, sizeof(*known), cmp_known);
 	struct discover_job *job = discover_job_new(m->cfg, known, n, on_discover_done);
+	if (job)
+		job->cache = m->discover_cache;
 	free(known);
 	if (!job) {
 		free(only);
@@ -551,6 +560,17 @@ static void on_scan_done(struct work *w, bool cancelled, void *userdata)
 	}
 	if (t->state == TARGET_THP_DISABLED)
 		t->state = TARGET_ACTIVE;
+	if (job->unchanged) {
+		/* Stable process: scan it less often, up to every QUIET_MAX_FACTOR
+		 * intervals (layout or size changes reset this). */
+		t->quiet++;
+		uint64_t factor = MIN(1ULL << MIN(t->quiet, 8u), QUIET_MAX_FACTOR);
+		t->next_scan_usec =
+		    t->last_scan_usec + (factor - 1) * m->cfg->cfg->daemon.scan_interval_usec;
+		goto out;
+	}
+	t->quiet = 0;
+	t->next_scan_usec = 0;
 	if (policy_is_refs(t->policy) && !job->refs_denied)
 		refs_sustained_hotness(t, job);
 	apply_scan(m, t, job);
@@ -576,6 +596,8 @@ static void submit_scan(struct manager *m, struct target *t)
 	    .prev_maps_hash = t->maps_hash,
 	    .prev_areas = t->table.areas,
 	    .n_prev_areas = t->table.n_areas,
+	    .skip_if_unchanged = t->idle,
+	    .prev_anon_bytes = t->anon_bytes,
 	};
 
 	if (t->scanning || t->collapsing || t->state == TARGET_DENIED || m->stopping)
@@ -737,6 +759,7 @@ static void plan_and_submit(struct manager *m, struct target *t)
 			items[n++] =
 			    (struct plan_item){c->addr, c->present, t->table.areas[c->area].hot_bp};
 	}
+	t->idle = n == 0;
 	if (n == 0)
 		goto out;
 	plan_rank(items, n);
@@ -942,6 +965,12 @@ static void schedule_kick(struct manager *m, uint64_t when)
 	event_add(m->kick_ev, &tv);
 }
 
+/* A target scanned due within half an interval is scanned at this tick. */
+static bool scan_due(const struct manager *m, const struct target *t, uint64_t now)
+{
+	return t->next_scan_usec <= now + m->cfg->cfg->daemon.scan_interval_usec / 2;
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
@@ -955,7 +984,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	state_save_async(m);
 	request_discovery(m);
 	for (struct target *t = m->targets; t; t = t->hh.next)
-		submit_scan(m, t);
+		if (scan_due(m, t, now))
+			submit_scan(m, t);
 	manager_status_line(m, status, sizeof(status));
 	sd_notifyf(0, "STATUS=%s", status);
 }
@@ -1032,6 +1062,9 @@ int manager_start(struct manager *m)
 	if (state_boot_id(m->boot_id, sizeof(m->boot_id)) < 0)
 		snprintf(m->boot_id, sizeof(m->boot_id), "unknown");
 	state_restore(m);
+	m->discover_cache = discover_cache_new();
+	if (!m->discover_cache)
+		return -ENOMEM;
 	m->kick_ev = event_new(m->base, -1, 0, on_kick, m);
 	m->exec_batch_ev = event_new(m->base, -1, 0, on_exec_batch, m);
 	if (!m->kick_ev || !m->exec_batch_ev)
@@ -1103,6 +1136,7 @@ void manager_free(struct manager *m)
 	if (m->connector_fd >= 0)
 		close(m->connector_fd);
 	state_free_pending(m);
+	discover_cache_free(m->discover_cache); /* workers are gone */
 	free(m->state_dir);
 	config_ref_put(m->cfg);
 	free(m->policy_tb);

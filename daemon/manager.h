@@ -45,6 +45,9 @@ struct target {
 
 	bool scanning, collapsing;
 	bool rescan_needed; /* a chunk was unmapped: no collapses until rescanned */
+	bool idle;	    /* nothing was due at the last plan */
+	unsigned quiet;	    /* consecutive scans that found nothing changed */
+	uint64_t next_scan_usec;
 	unsigned scans;
 	uint64_t last_scan_usec;
 	uint64_t maps_hash;

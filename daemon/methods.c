@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -105,9 +106,73 @@ static bool can_see(const struct peer *p, const struct target *t)
 	return p->privileged || p->uid == t->uid;
 }
 
+/* Length of the valid UTF-8 sequence at s (1 to 4), 0 if there is none. */
+static size_t utf8_len(const unsigned char *s)
+{
+	uint32_t cp, min;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	cp = s[0] & (0x7fu >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string of text from a process (comm, paths): any bytes, but JSON
+ * strings are UTF-8 (json_string() refuses the rest), so bytes that are not
+ * become U+FFFD. NULL only when out of memory.
+ */
+static json_t *text_json(const char *s)
+{
+	json_t *j = json_string(s);
+	char *buf, *o;
+
+	if (j || !s)
+		return j;
+	buf = o = malloc(strlen(s) * 3 + 1);
+	if (!buf)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = utf8_len(p);
+		if (n) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+			p++;
+		}
+	}
+	*o = '\0';
+	j = json_string(buf);
+	free(buf);
+	return j;
+}
+
 static json_t *nullable_string(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	return s ? text_json(s) : json_null();
 }
 
 static json_t *errno_name(int err)
@@ -137,8 +202,8 @@ static json_t *target_summary_json(const struct target *t)
 		json_object_set_new(chunks, chunk_state_name((enum chunk_state)s),
 				    json_integer((json_int_t)by_state[s]));
 	return json_pack(
-	    "{s:i, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "pid", (int)t->pid, "comm",
-	    t->comm ? t->comm : "", "uid", (json_int_t)t->uid, "policy",
+	    "{s:i, s:o, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "pid", (int)t->pid, "comm",
+	    text_json(t->comm ? t->comm : ""), "uid", (json_int_t)t->uid, "policy",
 	    t->policy ? t->policy->name : "", "state", target_state_name(t->state), "anon_bytes",
 	    (json_int_t)t->anon_bytes, "huge_bytes", (json_int_t)t->huge_bytes, "resident_bytes",
 	    (json_int_t)t->resident_bytes, "collapsed_bytes", (json_int_t)t->collapsed_bytes,
@@ -193,10 +258,10 @@ static json_t *pauses_json(const struct manager *m, uint64_t now)
 				 until ? json_real((double)(until - now) / 1e6) : json_null()));
 	for (const struct memcg_pause *p = manager_memcg_pauses(m); p; p = p->hh.next)
 		if (pause_active(&p->pause, now))
-			json_array_append_new(a,
-					      json_pack("{s:s, s:s, s:f}", "reason", "ebusy",
-							"cgroup", p->path, "remaining_sec",
-							(double)(p->pause.until_usec - now) / 1e6));
+			json_array_append_new(
+			    a, json_pack("{s:s, s:o, s:f}", "reason", "ebusy", "cgroup",
+					 text_json(p->path), "remaining_sec",
+					 (double)(p->pause.until_usec - now) / 1e6));
 	return a;
 }
 
@@ -426,7 +491,7 @@ json_t *methods_event_json(const struct manager_event *ev)
 		return NULL;
 	if (ev->has_target) {
 		json_object_set_new(o, "pid", json_integer(ev->pid));
-		json_object_set_new(o, "comm", json_string(ev->comm ? ev->comm : ""));
+		json_object_set_new(o, "comm", text_json(ev->comm ? ev->comm : ""));
 		if (ev->policy)
 			json_object_set_new(o, "policy", json_string(ev->policy));
 	}

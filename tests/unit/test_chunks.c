@@ -327,11 +327,11 @@ static void test_split_sig_uses_new_area(void **state)
 	struct chunk_table t = {0};
 	struct merge_stats ms;
 	const struct scan_chunk c1[] = {sc(BASE + 8 * M2, 1, 512, true)};
-	/* The area grew and moved to index 0 in the new scan. */
-	const struct scan_area a2[] = {{.start = BASE + 6 * M2,
-					.end = BASE + 12 * M2,
+	/* Same bounds, now at index 0 of the new scan, more resident. */
+	const struct scan_area a2[] = {{.start = BASE + 8 * M2,
+					.end = BASE + 10 * M2,
 					.flags = VMA_ANON | VMA_HG,
-					.resident = 5 * M2}};
+					.resident = 2 * M2}};
 	const struct scan_chunk c2[] = {sc(BASE + 8 * M2, 0, 512, false)};
 	struct chunk *c;
 
@@ -345,16 +345,44 @@ static void test_split_sig_uses_new_area(void **state)
 	assert_int_equal(c->retry.state, CHUNK_PARKED);
 	assert_int_equal(c->splits, CHUNK_MAX_SPLITS);
 	assert_int_equal(c->area, 0);
-	assert_int_equal(c->retry.sig.start, BASE + 6 * M2);
-	assert_int_equal(c->retry.sig.end, BASE + 12 * M2);
+	assert_int_equal(c->retry.sig.start, BASE + 8 * M2);
+	assert_int_equal(c->retry.sig.end, BASE + 10 * M2);
 	assert_int_equal(c->retry.sig.flags, VMA_ANON | VMA_HG);
-	assert_int_equal(c->retry.sig.resident, 5 * M2);
+	assert_int_equal(c->retry.sig.resident, 2 * M2);
 
 	struct area_sig s = chunk_area_sig(&t, c);
 	assert_int_equal(s.start, c->retry.sig.start);
 	assert_int_equal(s.end, c->retry.sig.end);
 	assert_int_equal(s.flags, c->retry.sig.flags);
 	assert_int_equal(s.resident, c->retry.sig.resident);
+	chunk_table_free(&t);
+}
+
+static void test_new_bounds_start_afresh(void **state)
+{
+	struct chunk_table t = {0};
+	struct merge_stats ms;
+	const struct scan_chunk c1[] = {sc(BASE + 8 * M2, 1, 512, false)};
+	/* The area was unmapped and mapped again (or grew): other bounds. */
+	const struct scan_area a2[] = {{.start = BASE + 6 * M2,
+					.end = BASE + 12 * M2,
+					.flags = VMA_ANON | VMA_HG,
+					.resident = 5 * M2}};
+	const struct scan_chunk c2[] = {sc(BASE + 8 * M2, 0, 512, false)};
+	struct chunk *c;
+
+	merge_ok(&t, areas2, 2, c1, 1, &ms);
+	c = find(&t, BASE + 8 * M2);
+	c->retry.state = CHUNK_QUARANTINED;
+	c->retry.last_err = 22;
+	c->splits = 2;
+
+	merge_ok(&t, a2, 1, c2, 1, &ms);
+	c = find(&t, BASE + 8 * M2);
+	assert_int_equal(c->retry.state, CHUNK_CANDIDATE);
+	assert_int_equal(c->retry.last_err, 0);
+	assert_int_equal(c->splits, 0);
+	assert_int_equal(ms.split, 0);
 	chunk_table_free(&t);
 }
 
@@ -490,6 +518,7 @@ int main(void)
 	    cmocka_unit_test(test_huge_overrides_old_state),
 	    cmocka_unit_test(test_split_then_parked),
 	    cmocka_unit_test(test_split_sig_uses_new_area),
+	    cmocka_unit_test(test_new_bounds_start_afresh),
 	    cmocka_unit_test(test_in_flight_carried),
 	    cmocka_unit_test(test_areas_copied),
 	    cmocka_unit_test(test_empty),
