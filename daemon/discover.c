@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <systemd/sd-login.h>
 #include <unistd.h>
 #include <uthash.h>
@@ -140,13 +141,22 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* Does this cache entry need its exe/cgroups/uid read again? */
+static bool needs_refresh(const struct discover_job *job, const struct ident *e,
+			  const struct proc_stat *ps)
+{
+	return job->only || !streq(e->name, ps->comm) ||
+	       job->cache->walk - e->full_walk >= DISCOVER_REFRESH_WALKS;
+}
+
 /*
- * Bring the cache entry for pid up to date (two reads when nothing
- * changed). Returns the entry, or NULL to skip this pid; *rss_anon and
- * *refreshed are set.
+ * The cache entry for pid, created or re-read as needed (see
+ * DISCOVER_REFRESH_WALKS). Reads status only when need_status (adoption
+ * needs RssAnon) or the entry is refreshed. NULL: skip this pid.
  */
-static struct ident *identify(struct discover_job *job, pid_t pid, int dfd, uint64_t starttime,
-			      uint64_t *rss_anon, bool *refreshed)
+static struct ident *identify(struct discover_job *job, pid_t pid, int dfd,
+			      const struct proc_stat *ps, bool need_status, uint64_t *rss_anon,
+			      bool *refreshed)
 {
 	struct discover_cache *c = job->cache;
 	struct ident *e;
@@ -155,7 +165,7 @@ static struct ident *identify(struct discover_job *job, pid_t pid, int dfd, uint
 	size_t len;
 
 	HASH_FIND(hh, c->by_pid, &pid, sizeof(pid), e);
-	if (e && e->starttime != starttime) { /* another process now */
+	if (e && e->starttime != ps->starttime) { /* another process now */
 		ident_delete(c, e);
 		e = NULL;
 	}
@@ -163,27 +173,28 @@ static struct ident *identify(struct discover_job *job, pid_t pid, int dfd, uint
 		e->seen_walk = c->walk;
 		return NULL;
 	}
-	if (read_file_at(dfd, "status", &buf, &len) < 0)
-		return NULL;
-	int r = status_parse(buf, len, &st);
-	free(buf);
-	if (r < 0)
-		return NULL;
 	if (!e) {
 		e = calloc(1, sizeof(*e));
 		if (!e)
 			return NULL;
 		e->pid = pid;
-		e->starttime = starttime;
+		e->starttime = ps->starttime;
 		e->full_walk = c->walk - DISCOVER_REFRESH_WALKS; /* read it all now */
 		HASH_ADD(hh, c->by_pid, pid, sizeof(e->pid), e);
 	}
 	e->seen_walk = c->walk;
-	*rss_anon = st.rss_anon;
-	*refreshed = job->only || !streq(e->name, st.name) || e->uid != st.uid ||
-		     c->walk - e->full_walk >= DISCOVER_REFRESH_WALKS;
-	snprintf(e->name, sizeof(e->name), "%s", st.name);
-	e->uid = st.uid;
+	*refreshed = needs_refresh(job, e, ps);
+	if (*refreshed || need_status) {
+		if (read_file_at(dfd, "status", &buf, &len) < 0)
+			return NULL;
+		int r = status_parse(buf, len, &st);
+		free(buf);
+		if (r < 0)
+			return NULL;
+		*rss_anon = st.rss_anon;
+		e->uid = st.uid;
+	}
+	snprintf(e->name, sizeof(e->name), "%s", ps->comm);
 	if (*refreshed) {
 		e->full_walk = c->walk;
 		if (read_full_identity(pid, dfd, e) < 0)
@@ -192,22 +203,87 @@ static struct ident *identify(struct discover_job *job, pid_t pid, int dfd, uint
 	return e;
 }
 
-static void consider(struct discover_job *job, pid_t pid, int dfd)
+static int read_stat(int proc_fd, pid_t pid, struct proc_stat *ps)
+{
+	char path[32], *buf;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%d/stat", (int)pid);
+	int r = read_file_at(proc_fd, path, &buf, &len);
+
+	if (r < 0)
+		return r;
+	r = stat_parse(buf, len, ps);
+	free(buf);
+	return r;
+}
+
+static bool push_found(struct discover_job *job, struct discovered *d)
+{
+	if (grow_array((void **)&job->found, &job->cap_found, job->n_found + 1,
+		       sizeof(*job->found)) < 0)
+		return false;
+	job->found[job->n_found++] = *d;
+	return true;
+}
+
+/* The steady state for a known target: one read of /proc/PID/stat. */
+static bool known_and_unchanged(const struct discover_job *job, const struct known_pid *known,
+				const struct proc_stat *ps)
+{
+	struct mem_fingerprint fp = {ps->minflt, ps->vsize, ps->rss};
+	struct ident *e;
+
+	if (!known || job->only || !mem_fingerprint_eq(&fp, &known->fp))
+		return false;
+	HASH_FIND(hh, job->cache->by_pid, &known->pid, sizeof(known->pid), e);
+	if (!e || e->starttime != ps->starttime || needs_refresh(job, e, ps))
+		return false;
+	e->seen_walk = job->cache->walk;
+	return true;
+}
+
+static void consider(struct discover_job *job, int proc_fd, pid_t pid)
 {
 	struct discovered d = {.pidfd = -1};
 	const struct known_pid *known = find_known(job, pid);
-	uint64_t starttime, again, rss_anon = 0;
+	struct proc_stat ps;
+	uint64_t again, rss_anon = 0;
 	bool refreshed = false;
+	char name[16];
+	int dfd = -1;
 
-	if (read_starttime(dfd, &starttime) < 0)
+	if (read_stat(proc_fd, pid, &ps) < 0)
 		return;
-	const struct ident *e = identify(job, pid, dfd, starttime, &rss_anon, &refreshed);
+	if (known && known->starttime != ps.starttime)
+		return; /* reused pid: the old target's pidfd reports its exit */
+	if (known_and_unchanged(job, known, &ps))
+		return;
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	dfd = openat(proc_fd, name, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	struct mem_fingerprint fp = {ps.minflt, ps.vsize, ps.rss};
+	const struct ident *e = identify(job, pid, dfd, &ps, !known, &rss_anon, &refreshed);
 	if (!e)
-		return;
-	/* A known target only needs reporting when its identity was re-read
-	 * (exec, rename, cgroup move): the manager re-matches it then. */
-	if (known && (!refreshed || known->starttime != starttime))
-		return;
+		goto drop;
+	if (known) {
+		/* Report a known target only when something changed: its
+		 * identity (exec, rename, cgroup move) or its memory. */
+		if (!refreshed && mem_fingerprint_eq(&fp, &known->fp))
+			return;
+		d = (struct discovered){.pid = pid,
+					.pidfd = -1,
+					.starttime = ps.starttime,
+					.fp = fp,
+					.anon_bytes = rss_anon};
+		if (!refreshed) {
+			if (!push_found(job, &d))
+				discovered_clear(&d);
+			close(dfd);
+			return;
+		}
+	}
 	struct proc_identity id = {
 	    .pid = pid,
 	    .uid = e->uid,
@@ -219,11 +295,13 @@ static void consider(struct discover_job *job, pid_t pid, int dfd)
 	};
 	const struct policy *p = policy_find(job->cfg->cfg, &id);
 	if (!known && (!p || p->ignore))
-		return;
+		goto drop;
 	d = (struct discovered){
 	    .pid = pid,
 	    .pidfd = -1,
-	    .starttime = starttime,
+	    .identity = true,
+	    .fp = fp,
+	    .starttime = ps.starttime,
 	    .uid = e->uid,
 	    .anon_bytes = rss_anon,
 	    .comm = strdup(e->name),
@@ -241,15 +319,16 @@ static void consider(struct discover_job *job, pid_t pid, int dfd)
 			goto drop;
 	}
 	/* Still the same process as the one dfd refers to (else: reused pid). */
-	if (read_starttime(dfd, &again) < 0 || again != starttime)
+	if (read_starttime(dfd, &again) < 0 || again != ps.starttime)
 		goto drop;
-	if (grow_array((void **)&job->found, &job->cap_found, job->n_found + 1,
-		       sizeof(*job->found)) < 0)
+	if (!push_found(job, &d))
 		goto drop;
-	job->found[job->n_found++] = d;
+	close(dfd);
 	return;
 drop:
 	discovered_clear(&d);
+	if (dfd >= 0)
+		close(dfd);
 }
 
 /* After a full walk: forget processes that were not seen (gone). */
@@ -264,15 +343,8 @@ static void prune_cache(struct discover_cache *c)
 
 static void visit(struct discover_job *job, int proc_fd, pid_t pid)
 {
-	char name[16];
-
-	snprintf(name, sizeof(name), "%d", (int)pid);
-	int dfd = openat(proc_fd, name, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (dfd < 0)
-		return;
 	job->n_processes++;
-	consider(job, pid, dfd);
-	close(dfd);
+	consider(job, proc_fd, pid);
 }
 
 static void discover_run(struct work *w, const atomic_bool *stop)
@@ -280,7 +352,10 @@ static void discover_run(struct work *w, const atomic_bool *stop)
 	struct discover_job *job = (struct discover_job *)w;
 	uint64_t t0 = now_usec();
 
-	job->cache->walk++;
+	/* Only full walks count: exec events elsewhere must not speed up the
+	 * periodic identity refresh. */
+	if (!job->only)
+		job->cache->walk++;
 	if (job->only) {
 		int proc_fd = open("/proc", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 		if (proc_fd < 0)
@@ -345,14 +420,32 @@ void discover_job_free(struct discover_job *job)
 	free(job);
 }
 
+/* Linux 6.6 lets a listener pick event types: exec and comm only, instead
+ * of every fork and exit on the machine. Older kernels ignore a listen
+ * message of this size, so it is sent only where it is understood. */
+struct proc_cn_filter {
+	uint32_t mcast_op;
+	uint32_t event_type;
+};
+
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	return uname(&u) == 0 && sscanf(u.release, "%d.%d", &ma, &mi) == 2 &&
+	       (ma > major || (ma == major && mi >= minor));
+}
+
 int proc_connector_open(void)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
 	struct {
 		struct nlmsghdr nl;
 		struct cn_msg cn;
-		enum proc_cn_mcast_op op;
+		struct proc_cn_filter filter;
 	} __attribute__((packed)) msg = {0};
+	bool filtered = kernel_at_least(6, 6);
 	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
 
 	if (fd < 0)
@@ -360,13 +453,15 @@ int proc_connector_open(void)
 	sa.nl_pid = 0; /* let the kernel pick a port id */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		goto fail;
-	msg.nl.nlmsg_len = sizeof(msg);
-	msg.nl.nlmsg_type = NLMSG_DONE;
 	msg.cn.id.idx = CN_IDX_PROC;
 	msg.cn.id.val = CN_VAL_PROC;
-	msg.cn.len = sizeof(enum proc_cn_mcast_op);
-	msg.op = PROC_CN_MCAST_LISTEN;
-	if (send(fd, &msg, sizeof(msg), 0) < 0)
+	msg.filter.mcast_op = PROC_CN_MCAST_LISTEN;
+	msg.filter.event_type = PROC_EVENT_EXEC | PROC_EVENT_COMM;
+	msg.cn.len = filtered ? sizeof(msg.filter) : sizeof(msg.filter.mcast_op);
+	size_t len = sizeof(msg) - sizeof(msg.filter) + msg.cn.len;
+	msg.nl.nlmsg_len = (uint32_t)len;
+	msg.nl.nlmsg_type = NLMSG_DONE;
+	if (send(fd, &msg, len, 0) < 0)
 		goto fail;
 	return fd;
 fail:;

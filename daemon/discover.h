@@ -13,9 +13,22 @@
 #include "config_ref.h"
 #include "workq.h"
 
+/* Cheap "did this process touch memory?" signal from /proc/PID/stat. */
+struct mem_fingerprint {
+	uint64_t minflt, vsize, rss;
+};
+
+static inline bool mem_fingerprint_eq(const struct mem_fingerprint *a,
+				      const struct mem_fingerprint *b)
+{
+	return a->minflt == b->minflt && a->vsize == b->vsize && a->rss == b->rss;
+}
+
 struct discovered {
 	pid_t pid;
-	int pidfd; /* opened for new matches; -1 for already-known pids */
+	int pidfd;     /* opened for new matches; -1 for already-known pids */
+	bool identity; /* comm..memcg/uid set (new, or re-read for a known pid) */
+	struct mem_fingerprint fp;
 	uint64_t starttime;
 	uid_t uid;
 	uint64_t anon_bytes;
@@ -37,6 +50,7 @@ void discover_cache_free(struct discover_cache *c);
 struct known_pid {
 	pid_t pid;
 	uint64_t starttime;
+	struct mem_fingerprint fp; /* as last reported */
 };
 
 struct discover_job {
@@ -49,7 +63,8 @@ struct discover_job {
 	pid_t *only; /* if set: look at these pids only (exec events); owned */
 	size_t n_only;
 	struct discover_cache *cache; /* borrowed from the manager */
-	/* output: new matches, and known pids whose identity was re-read */
+	/* output: new matches, and known pids whose identity was re-read or
+	 * whose memory fingerprint changed */
 	struct discovered *found;
 	size_t n_found, cap_found;
 	size_t n_processes;

@@ -33,8 +33,8 @@
 #define MID_DENIED	   "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f05"
 #define MID_RELOAD	   "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f06"
 
-/* Stable targets are rescanned at most this many scan intervals apart. */
-#define QUIET_MAX_FACTOR 4ULL
+/* Idle targets (nothing to do) get their smaps re-read this much less often. */
+#define IDLE_REFRESH_FACTOR 8ULL
 
 /* Free order-9 blocks needed to end an ENOMEM pause early. */
 #define ENOMEM_RESUME_MIN_BLOCKS 4
@@ -239,6 +239,7 @@ static void target_add(struct manager *m, struct discovered *d, const struct pol
 	t->pidfd = d->pidfd;
 	d->pidfd = -1;
 	t->starttime = d->starttime;
+	t->fp = d->fp;
 	t->policy = p;
 	t->added_usec = now_usec();
 	set_identity(t, d);
@@ -281,8 +282,6 @@ static bool target_rematch(struct manager *m, struct target *t)
 	t->policy = p;
 	/* The policy may differ (min_present, shmem, ...): look afresh. */
 	t->idle = false;
-	t->quiet = 0;
-	t->next_scan_usec = 0;
 	return true;
 }
 
@@ -303,6 +302,9 @@ static void on_discover_done(struct work *w, bool cancelled, void *userdata)
 	if (cancelled || m->stopping)
 		goto out;
 	m->counters.discoveries++;
+	m->counters.discover_usec += job->duration_usec;
+	log_debug("discovery: %zu processes in %" PRIu64 " us%s", job->n_processes,
+		  job->duration_usec, job->only ? " (exec events)" : "");
 	bool first_walk = !m->first_discovery_done && !job->only;
 	for (size_t i = 0; i < job->n_found; i++) {
 		struct discovered *d = &job->found[i];
@@ -314,8 +316,15 @@ static void on_discover_done(struct work *w, bool cancelled, void *userdata)
 			continue;
 		}
 		if (t) {
-			set_identity(t, d);
-			target_rematch(m, t);
+
+			t->fp = d->fp;
+			t->mem_changed = true;
+			if (d->identity) {
+				set_identity(t, d);
+				if (!target_rematch(m, t))
+					continue; /* removed */
+			}
+			submit_scan(m, t);
 			continue;
 		}
 		if (d->pidfd < 0)
@@ -357,13 +366,24 @@ static void submit_discovery(struct manager *m, pid_t *only, size_t n_only)
 		free(only);
 		return;
 	}
+	if (only)
+		n = n_only; /* exec events: only these pids can be known ones */
 	known = calloc(n ? n : 1, sizeof(*known));
 	if (!known) {
 		free(only);
 		return;
 	}
-	for (struct target *t = m->targets; t; t = t->hh.next)
-		known[i++] = (struct known_pid){t->pid, t->starttime};
+	if (only) {
+		for (size_t k = 0; k < n_only; k++) {
+			struct target *t = manager_find_target(m, only[k]);
+			if (t)
+				known[i++] = (struct known_pid){t->pid, t->starttime, t->fp};
+		}
+	} else {
+		for (struct target *t = m->targets; t; t = t->hh.next)
+			known[i++] = (struct known_pid){t->pid, t->starttime, t->fp};
+	}
+	n = i;
 	qsort(known, n, sizeof(*known), cmp_known);
 	struct discover_job *job = discover_job_new(m->cfg, known, n, on_discover_done);
 	if (job)
@@ -385,7 +405,7 @@ static void request_discovery(struct manager *m)
 }
 
 /* Exec events are batched for this long, then their pids are looked at. */
-#define EXEC_BATCH_USEC (50 * 1000ULL)
+#define EXEC_BATCH_USEC (100 * 1000ULL)
 /* More pending exec events than this: a full /proc walk is cheaper. */
 #define EXEC_BATCH_MAX 512
 
@@ -560,17 +580,10 @@ static void on_scan_done(struct work *w, bool cancelled, void *userdata)
 	}
 	if (t->state == TARGET_THP_DISABLED)
 		t->state = TARGET_ACTIVE;
-	if (job->unchanged) {
-		/* Stable process: scan it less often, up to every QUIET_MAX_FACTOR
-		 * intervals (layout or size changes reset this). */
-		t->quiet++;
-		uint64_t factor = MIN(1ULL << MIN(t->quiet, 8u), QUIET_MAX_FACTOR);
-		t->next_scan_usec =
-		    t->last_scan_usec + (factor - 1) * m->cfg->cfg->daemon.scan_interval_usec;
-		goto out;
-	}
-	t->quiet = 0;
-	t->next_scan_usec = 0;
+	log_debug("target %d: scan %u%s in %" PRIu64 " us", (int)t->pid, t->scans,
+		  job->did_smaps ? " (smaps)" : "", job->duration_usec);
+	if (job->did_smaps)
+		t->last_full_scan_usec = t->last_scan_usec;
 	if (policy_is_refs(t->policy) && !job->refs_denied)
 		refs_sustained_hotness(t, job);
 	apply_scan(m, t, job);
@@ -583,6 +596,23 @@ out:
 	scan_job_free(job);
 }
 
+/*
+ * smaps (VmFlags, THPeligible, Referenced) is the expensive read: it is due
+ * every smaps_refresh scan intervals, and IDLE_REFRESH_FACTOR times less
+ * often for a target with nothing to do. A layout change forces it anyway
+ * (the scan job compares the maps).
+ */
+static bool full_scan_due(const struct manager *m, const struct target *t, uint64_t now)
+{
+	const struct daemon_config *d = &m->cfg->cfg->daemon;
+	uint64_t every =
+	    d->smaps_refresh * d->scan_interval_usec * (t->idle ? IDLE_REFRESH_FACTOR : 1);
+
+	/* Half an interval of slack: ticks are not exactly one interval apart. */
+	return t->last_full_scan_usec == 0 ||
+	       now + d->scan_interval_usec / 2 >= t->last_full_scan_usec + every;
+}
+
 static void submit_scan(struct manager *m, struct target *t)
 {
 	const struct policy *p = t->policy;
@@ -590,14 +620,11 @@ static void submit_scan(struct manager *m, struct target *t)
 	    .shmem = p->shmem,
 	    .thp_always = m->thp_always,
 	    .min_present_bp = p->min_present_bp,
-	    .full = m->cfg->cfg->daemon.smaps_refresh <= 1 ||
-		    t->scans % m->cfg->cfg->daemon.smaps_refresh == 0,
+	    .full = full_scan_due(m, t, now_usec()),
 	    .refs = policy_is_refs(p) && !m->refs_unavailable_logged,
 	    .prev_maps_hash = t->maps_hash,
 	    .prev_areas = t->table.areas,
 	    .n_prev_areas = t->table.n_areas,
-	    .skip_if_unchanged = t->idle,
-	    .prev_anon_bytes = t->anon_bytes,
 	};
 
 	if (t->scanning || t->collapsing || t->state == TARGET_DENIED || m->stopping)
@@ -605,7 +632,9 @@ static void submit_scan(struct manager *m, struct target *t)
 	struct scan_job *job = scan_job_new(t->id, t->pid, t->pidfd, &params, on_scan_done);
 	if (!job)
 		return;
+
 	t->scanning = true;
+	t->mem_changed = false;
 	workq_submit(m->scanq, &job->work);
 }
 
@@ -965,10 +994,15 @@ static void schedule_kick(struct manager *m, uint64_t when)
 	event_add(m->kick_ev, &tv);
 }
 
-/* A target scanned due within half an interval is scanned at this tick. */
+/*
+ * Scan at this tick? A target with work pending or hotness refs, yes; an
+ * idle one only if the discovery walk saw it touch memory (mem_changed) or
+ * its smaps refresh is due: steady state costs one /proc/PID/stat read.
+ */
 static bool scan_due(const struct manager *m, const struct target *t, uint64_t now)
 {
-	return t->next_scan_usec <= now + m->cfg->cfg->daemon.scan_interval_usec / 2;
+	/* hotness refs measures every window: reads cause no page faults. */
+	return !t->idle || t->mem_changed || policy_is_refs(t->policy) || full_scan_due(m, t, now);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)

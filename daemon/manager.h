@@ -15,6 +15,7 @@
 #include "budget.h"
 #include "chunks.h"
 #include "config_ref.h"
+#include "discover.h"
 #include "retry.h"
 
 struct event_base;
@@ -44,10 +45,11 @@ struct target {
 	uint64_t added_usec;
 
 	bool scanning, collapsing;
-	bool rescan_needed; /* a chunk was unmapped: no collapses until rescanned */
-	bool idle;	    /* nothing was due at the last plan */
-	unsigned quiet;	    /* consecutive scans that found nothing changed */
-	uint64_t next_scan_usec;
+	bool rescan_needed;	      /* a chunk was unmapped: no collapses until rescanned */
+	bool idle;		      /* nothing was due at the last plan */
+	bool mem_changed;	      /* /proc/PID/stat says it touched memory */
+	struct mem_fingerprint fp;    /* as of the last discovery walk */
+	uint64_t last_full_scan_usec; /* last smaps read */
 	unsigned scans;
 	uint64_t last_scan_usec;
 	uint64_t maps_hash;
@@ -73,6 +75,7 @@ struct counters {
 	uint64_t scans;
 	uint64_t scan_usec;
 	uint64_t discoveries;
+	uint64_t discover_usec;
 	uint64_t targets_added;
 	uint64_t targets_removed;
 	uint64_t enomem_pauses;

@@ -587,3 +587,56 @@ int stat_starttime(const char *buf, size_t len, uint64_t *ret)
 	*ret = v;
 	return 0;
 }
+
+int stat_parse(const char *buf, size_t len, struct proc_stat *out)
+{
+	const char *open, *close, *p, *e;
+	uint64_t v;
+
+	if (!buf || len == 0)
+		return -EINVAL;
+	e = buf + len;
+	open = memchr(buf, '(', len);
+	close = memrchr(buf, ')', len);
+	if (!open || !close || close < open)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	size_t n = MIN((size_t)(close - open - 1), sizeof(out->comm) - 1);
+	memcpy(out->comm, open + 1, n);
+	out->comm[n] = '\0';
+	p = close + 1;
+	/* Fields after the comm start at 3 (state); the last one we need is 24
+	 * (rss), and the kernel always prints more after it. */
+	for (int field = 3; field <= 24; field++) {
+		if (!expect_char(&p, e, ' '))
+			return -EINVAL;
+		if (field < 4) { /* state: a letter */
+			while (p < e && *p != ' ' && *p != '\n')
+				p++;
+			continue;
+		}
+		bool neg = p < e && *p == '-';
+		if (neg)
+			p++;
+		if (!parse_dec(&p, e, false, &v) || p >= e || (*p != ' ' && *p != '\n'))
+			return -EINVAL;
+		switch (field) {
+		case 10:
+			out->minflt = v;
+			break;
+		case 12:
+			out->majflt = v;
+			break;
+		case 22:
+			out->starttime = v;
+			break;
+		case 23:
+			out->vsize = v;
+			break;
+		case 24:
+			out->rss = neg ? 0 : v;
+			break;
+		}
+	}
+	return 0;
+}

@@ -70,3 +70,16 @@ int cgroup_memory_path(const char *buf, size_t len, char *out, size_t outlen);
 
 /* /proc/PID/stat field 22 (starttime, clock ticks) for pid identity. 0 or -EINVAL. */
 int stat_starttime(const char *buf, size_t len, uint64_t *ret);
+
+/* What /proc/PID/stat tells cheaply: identity and a memory fingerprint. */
+struct proc_stat {
+	char comm[64];	    /* field 2, between the first '(' and the last ')' */
+	uint64_t minflt;    /* field 10: minor faults (new pages touched) */
+	uint64_t majflt;    /* field 12 */
+	uint64_t starttime; /* field 22 */
+	uint64_t vsize;	    /* field 23: bytes of address space */
+	uint64_t rss;	    /* field 24: resident pages */
+};
+
+/* 0 or -EINVAL (a truncated or malformed line). */
+int stat_parse(const char *buf, size_t len, struct proc_stat *out);

@@ -83,14 +83,7 @@ static int read_layout(struct scan_job *job, int dfd, struct vma_list *vmas)
 	if (r < 0)
 		return r;
 	job->maps_hash = scan_hash(buf, len);
-	if (job->params.skip_if_unchanged && !job->params.full && !job->params.refs &&
-	    job->maps_hash == job->params.prev_maps_hash &&
-	    job->anon_bytes == job->params.prev_anon_bytes) {
-		/* The cheapest scan: two small reads, no page-table walk. */
-		free(buf);
-		job->unchanged = true;
-		return 0;
-	}
+
 	bool need_smaps = job->params.full || job->params.refs || job->params.prev_maps_hash == 0 ||
 			  job->params.prev_maps_hash != job->maps_hash;
 	if (!need_smaps) {
@@ -218,10 +211,7 @@ static void scan_run(struct work *w, const atomic_bool *stop)
 	r = read_layout(job, dfd, &vmas);
 	if (r < 0)
 		goto fail;
-	if (job->unchanged) {
-		job->status = SCAN_OK;
-		goto out;
-	}
+
 	pagemap_fd = openat(dfd, "pagemap", O_RDONLY | O_CLOEXEC);
 	if (pagemap_fd < 0) {
 		r = -errno;

@@ -38,10 +38,7 @@ struct scan_params {
 	bool full;		 /* read smaps even if the layout is unchanged */
 	bool refs;		 /* hotness refs: read smaps, then clear_refs */
 	uint64_t prev_maps_hash; /* 0 = unknown */
-	/* Nothing was due at the last scan: if the layout and RssAnon are
-	 * unchanged, stop after reading them (job->unchanged). */
-	bool skip_if_unchanged;
-	uint64_t prev_anon_bytes;
+
 	const struct scan_area *prev_areas; /* flags from the last smaps read */
 	size_t n_prev_areas;
 };
@@ -66,7 +63,7 @@ struct scan_job {
 	enum scan_status status;
 	int err;
 	bool did_smaps;
-	bool unchanged;	   /* skip_if_unchanged applied: no areas/chunks produced */
+
 	bool refs_valid;   /* hot_bp values come from a completed refs window */
 	bool refs_denied;  /* clear_refs could not be written */
 	bool pagemap_scan; /* PAGEMAP_SCAN was available */
