@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
 	build-essential meson ninja-build pkg-config
 	libevent-dev libsystemd-dev libyaml-dev libjansson-dev uthash-dev libcmocka-dev
-	socat jq util-linux procps
+	socat jq util-linux procps python3 passwd
 	systemd systemd-container debootstrap
 	clang-format cppcheck valgrind
 )
