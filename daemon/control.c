@@ -221,6 +221,15 @@ static bool peer_privileged(struct control *c, int fd, const struct ucred *cred)
 	return false;
 }
 
+static unsigned clients_of(const struct control *c, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct client *cl = c->clients; cl; cl = cl->next)
+		n += cl->peer.uid == uid;
+	return n;
+}
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct control *c = arg;
@@ -238,6 +247,14 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 	if (c->n_clients >= CONTROL_MAX_CLIENTS + (privileged ? CONTROL_PRIVILEGED_RESERVE : 0)) {
 		log_ratelimited(LOG_WARNING, NULL, "control: %u clients connected; refusing more",
 				c->n_clients);
+		close(fd);
+		return;
+	}
+	/* One user cannot take every connection from the others. */
+	if (!privileged && clients_of(c, cred.uid) >= CONTROL_MAX_CLIENTS_PER_USER) {
+		log_ratelimited(LOG_WARNING, NULL,
+				"control: user %u holds %d connections; refusing more",
+				(unsigned)cred.uid, CONTROL_MAX_CLIENTS_PER_USER);
 		close(fd);
 		return;
 	}

@@ -15,10 +15,11 @@ struct manager;
 struct control;
 
 /* Limits (documented in man/thpd.8). */
-#define CONTROL_MAX_MESSAGE  (64 * 1024)
-#define CONTROL_MAX_CLIENTS  128
-#define CONTROL_IDLE_TIMEOUT 60 /* seconds */
-#define CONTROL_MAX_OUTPUT   (4 * 1024 * 1024)
+#define CONTROL_MAX_MESSAGE	     (64 * 1024)
+#define CONTROL_MAX_CLIENTS	     1024 /* in all */
+#define CONTROL_MAX_CLIENTS_PER_USER 128  /* each unprivileged user */
+#define CONTROL_IDLE_TIMEOUT	     60	  /* seconds */
+#define CONTROL_MAX_OUTPUT	     (4 * 1024 * 1024)
 
 /*
  * Listen on path, or take the socket systemd passed (sd_listen_fds). Refuses
