@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 struct area_sig chunk_area_sig(const struct chunk_table *t, const struct chunk *c)
 {
 	const struct scan_area *a = &t->areas[c->area];
@@ -37,8 +39,15 @@ static bool same_area(const struct scan_area *old, const struct scan_area *now)
 	return old->start == now->start && old->end == now->end;
 }
 
+uint64_t split_backoff_usec(uint16_t splits)
+{
+	unsigned extra = splits > CHUNK_MAX_SPLITS ? splits - CHUNK_MAX_SPLITS : 0;
+
+	return SPLIT_BACKOFF_USEC << MIN(extra, 5u);
+}
+
 static void carry_over(struct chunk *nc, const struct chunk *old, bool huge_now,
-		       const struct area_sig *sig, struct merge_stats *ms)
+		       const struct area_sig *sig, uint64_t now, struct merge_stats *ms)
 {
 	nc->retry = old->retry;
 	nc->splits = old->splits;
@@ -54,14 +63,18 @@ static void carry_over(struct chunk *nc, const struct chunk *old, bool huge_now,
 	nc->splits++;
 	nc->retry.state = CHUNK_CANDIDATE;
 	nc->retry.attempts = 0;
+	/* It keeps being split (or replaced): wait longer each time rather
+	 * than collapsing it forever, and rather than never again. */
 	if (nc->splits >= CHUNK_MAX_SPLITS) {
-		nc->retry.state = CHUNK_PARKED;
+		nc->retry.state = CHUNK_BACKOFF;
+		nc->retry.next_usec = now + split_backoff_usec(nc->splits);
 		nc->retry.sig = *sig;
 	}
 }
 
-int chunk_table_merge(struct chunk_table *t, const struct scan_area *areas, size_t n_areas,
-		      const struct scan_chunk *chunks, size_t n_chunks, struct merge_stats *ms)
+int chunk_table_merge(struct chunk_table *t, uint64_t now, const struct scan_area *areas,
+		      size_t n_areas, const struct scan_chunk *chunks, size_t n_chunks,
+		      struct merge_stats *ms)
 {
 	struct scan_area *na = NULL;
 	struct chunk *nc = NULL;
@@ -91,7 +104,7 @@ int chunk_table_merge(struct chunk_table *t, const struct scan_area *areas, size
 		    same_area(&t->areas[t->chunks[j].area], &na[sc->area])) {
 			const struct scan_area *a = &na[sc->area];
 			struct area_sig sig = {a->start, a->end, a->flags, a->resident};
-			carry_over(c, &t->chunks[j], sc->huge, &sig, ms);
+			carry_over(c, &t->chunks[j], sc->huge, &sig, now, ms);
 			if (sc->huge)
 				c->retry.state = CHUNK_HUGE;
 			j++;

@@ -13,9 +13,14 @@
 #include "retry.h"
 #include "scan.h"
 
-/* A chunk split back this many times after a collapse is parked (allocators
+/* A chunk split back this many times after a collapse backs off for
+ * SPLIT_BACKOFF_USEC, doubling with each further split up to 32x (allocators
  * such as jemalloc split huge pages when they free parts of them). */
-#define CHUNK_MAX_SPLITS 3
+#define CHUNK_MAX_SPLITS   3
+#define SPLIT_BACKOFF_USEC (60 * 1000000ULL)
+
+/* The wait after the n-th split (n >= CHUNK_MAX_SPLITS). Pure. */
+uint64_t split_backoff_usec(uint16_t splits);
 
 struct chunk {
 	uint64_t addr;
@@ -48,8 +53,9 @@ struct area_sig chunk_area_sig(const struct chunk_table *t, const struct chunk *
  * chunk in a remapped, split or moved area starts afresh). Returns 0 or
  * -ENOMEM (t unchanged).
  */
-int chunk_table_merge(struct chunk_table *t, const struct scan_area *areas, size_t n_areas,
-		      const struct scan_chunk *chunks, size_t n_chunks, struct merge_stats *ms);
+int chunk_table_merge(struct chunk_table *t, uint64_t now, const struct scan_area *areas,
+		      size_t n_areas, const struct scan_chunk *chunks, size_t n_chunks,
+		      struct merge_stats *ms);
 
 /* Binary search by address; NULL if absent. */
 struct chunk *chunk_table_find(struct chunk_table *t, uint64_t addr);

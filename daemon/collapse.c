@@ -46,16 +46,27 @@ static bool chunk_still_mapped(pid_t pid, uint64_t addr)
 	return mapped;
 }
 
-int collapse_chunk(int pidfd, pid_t pid, uint64_t addr)
+static int madvise_collapse(int pidfd, uint64_t addr)
 {
 	struct iovec iov = {.iov_base = (void *)(uintptr_t)addr, .iov_len = PMD_SIZE_2M};
-	long r = syscall(SYS_process_madvise, pidfd, &iov, 1, MADV_COLLAPSE, 0);
 
-	if (r >= 0)
-		return 0;
-	int err = errno;
-	/* ENOMEM also means "not mapped": only the maps can tell them apart.
-	 * The pidfd check makes sure /proc/PID was still our process. */
+	return syscall(SYS_process_madvise, pidfd, &iov, 1, MADV_COLLAPSE, 0) >= 0 ? 0 : errno;
+}
+
+int collapse_chunk(int pidfd, pid_t pid, uint64_t addr)
+{
+	int err = madvise_collapse(pidfd, addr);
+
+	if (err != ENOMEM)
+		return err;
+	/* ENOMEM also means "not mapped": only the maps can tell them apart
+	 * (the pidfd check makes sure /proc/PID was still our process). The
+	 * range may also have been unmapped and mapped again between the call
+	 * and the check, so a mapped range gets one more try before ENOMEM is
+	 * believed: a real allocation failure fails again. */
+	if (pidfd_alive(pidfd) && !chunk_still_mapped(pid, addr))
+		return COLLAPSE_ERR_UNMAPPED;
+	err = madvise_collapse(pidfd, addr);
 	if (err == ENOMEM && pidfd_alive(pidfd) && !chunk_still_mapped(pid, addr))
 		return COLLAPSE_ERR_UNMAPPED;
 	return err;

@@ -42,7 +42,8 @@ struct manager {
 	pid_t *exec_pids; /* exec events waiting for the batch timer */
 	size_t n_exec_pids, cap_exec_pids;
 	bool exec_overrun;
-	uint64_t kick_at; /* 0 = not armed */
+	uint64_t kick_at;	 /* 0 = not armed */
+	uint64_t next_tick_usec; /* when the tick timer fires */
 
 	bool discovery_in_flight;
 	struct discover_cache *discover_cache; /* used by the scan worker only */

@@ -483,8 +483,8 @@ static void apply_scan(struct manager *m, struct target *t, struct scan_job *job
 	struct merge_stats ms;
 	uint64_t resident = 0;
 
-	if (chunk_table_merge(&t->table, job->areas, job->n_areas, job->chunks, job->n_chunks,
-			      &ms) < 0) {
+	if (chunk_table_merge(&t->table, now_usec(), job->areas, job->n_areas, job->chunks,
+			      job->n_chunks, &ms) < 0) {
 		log_ratelimited(LOG_ERR, NULL, "out of memory merging scan of %d", (int)t->pid);
 		return;
 	}
@@ -1005,9 +1005,13 @@ static bool scan_due(const struct manager *m, const struct target *t, uint64_t n
 	return !t->idle || t->mem_changed || policy_is_refs(t->policy) || full_scan_due(m, t, now);
 }
 
+static int arm_tick(struct manager *m);
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct manager *m = arg;
+
+	arm_tick(m); /* the next one */
 	uint64_t now = now_usec();
 	char status[256];
 
@@ -1024,16 +1028,26 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	sd_notifyf(0, "STATUS=%s", status);
 }
 
+/*
+ * The tick is a one-shot timer re-armed by each tick. After a reload the
+ * next tick only ever moves earlier (to one new interval from now), so even
+ * a storm of reloads cannot postpone the periodic work.
+ */
 static int arm_tick(struct manager *m)
 {
-	struct timeval tv = usec_to_tv(m->cfg->cfg->daemon.scan_interval_usec);
+	uint64_t now = now_usec(), interval = m->cfg->cfg->daemon.scan_interval_usec;
 
-	if (m->tick_ev)
-		event_free(m->tick_ev);
-	m->tick_ev = event_new(m->base, -1, EV_PERSIST, on_tick, m);
-	if (!m->tick_ev || event_add(m->tick_ev, &tv) < 0)
-		return -ENOMEM;
-	return 0;
+	if (!m->tick_ev) {
+		m->tick_ev = event_new(m->base, -1, 0, on_tick, m);
+		if (!m->tick_ev)
+			return -ENOMEM;
+	} else if (event_pending(m->tick_ev, EV_TIMEOUT, NULL) &&
+		   m->next_tick_usec <= now + interval) {
+		return 0;
+	}
+	m->next_tick_usec = now + interval;
+	struct timeval tv = usec_to_tv(interval);
+	return event_add(m->tick_ev, &tv) < 0 ? -ENOMEM : 0;
 }
 
 /* ---- lifecycle -------------------------------------------------------- */
@@ -1211,6 +1225,8 @@ int manager_reload(struct manager *m, struct config_diags *diags)
 	}
 	free(old_tb);
 	struct config_ref *old = m->cfg;
+	bool interval_changed =
+	    old->cfg->daemon.scan_interval_usec != cfg->daemon.scan_interval_usec;
 	m->cfg = ref;
 	m->generation++;
 	m->counters.reloads++;
@@ -1221,7 +1237,8 @@ int manager_reload(struct manager *m, struct config_diags *diags)
 		target_rematch(m, t);
 	}
 	config_ref_put(old);
-	if (!m->stopping)
+	/* A shorter interval applies at once; a longer one from the next tick. */
+	if (!m->stopping && interval_changed)
 		arm_tick(m);
 	log_ctx_msg(LOG_NOTICE, &ctx, "reloaded %s: %zu policies", m->config_path, cfg->n_policies);
 	emit(m, &(struct manager_event){.type = MANAGER_EVENT_RELOAD}, NULL);

@@ -49,15 +49,19 @@ cleanup() {
 	for c in "${CLEANUPS[@]}"; do
 		eval "$c" || true
 	done
+	# Only processes that are still our children: a reaped pid may belong
+	# to somebody else by now.
+	local ours=()
 	for pid in "${CHILD_PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
+		[[ $(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null) == "$$" ]] && ours+=("$pid")
 	done
-	sleep 0.1
-	for pid in "${CHILD_PIDS[@]}"; do
-		kill -KILL "$pid" 2>/dev/null || true
-	done
+	if ((${#ours[@]})); then
+		kill -TERM "${ours[@]}" 2>/dev/null || true
+		sleep 0.1
+		kill -KILL "${ours[@]}" 2>/dev/null || true
+	fi
 	if [[ -n $THPD_PID ]]; then
-				kill -TERM "$THPD_PID" 2>/dev/null || true
+		kill -TERM "$THPD_PID" 2>/dev/null || true
 		for _ in $(seq 1 $((40 * TIME_SCALE))); do
 			kill -0 "$THPD_PID" 2>/dev/null || break
 			sleep 0.05
@@ -67,7 +71,7 @@ cleanup() {
 	wait 2>/dev/null || true
 	# Sanitizer builds: any report in thpd's output fails the test
 	# (LeakSanitizer reports at exit, after the test's own checks).
-		if [[ -f $LOG ]] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG"; then
+	if [[ -f $LOG ]] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG"; then
 		echo "FAIL: sanitizer report in thpd's output:" >&2
 		grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG" | head -60 >&2
 		rc=1

@@ -21,6 +21,8 @@
 #define BASE 0x7f0000000000ULL
 
 /* Two areas: A0 = [BASE, BASE + 8 MiB), A1 = [BASE + 16 MiB, BASE + 20 MiB). */
+#define TEST_NOW 1000000000ULL
+
 static const struct scan_area areas2[] = {
     {.start = BASE,
      .end = BASE + 4 * M2,
@@ -44,7 +46,7 @@ static void merge_ok(struct chunk_table *t, const struct scan_area *a, size_t na
 {
 	/* Garbage first: merge must reset the stats. */
 	memset(ms, 0x5a, sizeof(*ms));
-	assert_int_equal(chunk_table_merge(t, a, na, c, nc, ms), 0);
+	assert_int_equal(chunk_table_merge(t, TEST_NOW, a, na, c, nc, ms), 0);
 	assert_int_equal(t->n_areas, na);
 	assert_int_equal(t->n_chunks, nc);
 }
@@ -300,7 +302,8 @@ static void test_split_then_parked(void **state)
 		if (round < CHUNK_MAX_SPLITS) {
 			assert_int_equal(c->retry.state, CHUNK_CANDIDATE);
 		} else {
-			assert_int_equal(c->retry.state, CHUNK_PARKED);
+			assert_int_equal(c->retry.state, CHUNK_BACKOFF);
+			assert_int_equal(c->retry.next_usec, TEST_NOW + SPLIT_BACKOFF_USEC);
 			assert_int_equal(c->retry.sig.start, areas2[0].start);
 			assert_int_equal(c->retry.sig.end, areas2[0].end);
 			assert_int_equal(c->retry.sig.flags, areas2[0].flags);
@@ -312,11 +315,11 @@ static void test_split_then_parked(void **state)
 		assert_int_equal(c->splits, 0);
 	}
 
-	/* Parked stays parked (with its sig) while it is not huge. */
+	/* The backoff stays (with its sig) while it is not huge. */
 	merge_ok(&t, areas2, 2, c_small, 2, &ms);
 	assert_int_equal(ms.split, 0);
 	c = find(&t, BASE);
-	assert_int_equal(c->retry.state, CHUNK_PARKED);
+	assert_int_equal(c->retry.state, CHUNK_BACKOFF);
 	assert_int_equal(c->splits, CHUNK_MAX_SPLITS);
 	assert_int_equal(c->retry.sig.start, areas2[0].start);
 	chunk_table_free(&t);
@@ -342,7 +345,7 @@ static void test_split_sig_uses_new_area(void **state)
 	merge_ok(&t, a2, 1, c2, 1, &ms);
 	assert_int_equal(ms.split, 1);
 	c = find(&t, BASE + 8 * M2);
-	assert_int_equal(c->retry.state, CHUNK_PARKED);
+	assert_int_equal(c->retry.state, CHUNK_BACKOFF);
 	assert_int_equal(c->splits, CHUNK_MAX_SPLITS);
 	assert_int_equal(c->area, 0);
 	assert_int_equal(c->retry.sig.start, BASE + 8 * M2);
@@ -356,6 +359,14 @@ static void test_split_sig_uses_new_area(void **state)
 	assert_int_equal(s.flags, c->retry.sig.flags);
 	assert_int_equal(s.resident, c->retry.sig.resident);
 	chunk_table_free(&t);
+}
+
+static void test_split_backoff_grows(void **state)
+{
+	assert_int_equal(split_backoff_usec(CHUNK_MAX_SPLITS), SPLIT_BACKOFF_USEC);
+	assert_int_equal(split_backoff_usec(CHUNK_MAX_SPLITS + 1), 2 * SPLIT_BACKOFF_USEC);
+	assert_int_equal(split_backoff_usec(CHUNK_MAX_SPLITS + 5), 32 * SPLIT_BACKOFF_USEC);
+	assert_int_equal(split_backoff_usec(UINT16_MAX), 32 * SPLIT_BACKOFF_USEC);
 }
 
 static void test_new_bounds_start_afresh(void **state)
@@ -519,6 +530,7 @@ int main(void)
 	    cmocka_unit_test(test_split_then_parked),
 	    cmocka_unit_test(test_split_sig_uses_new_area),
 	    cmocka_unit_test(test_new_bounds_start_afresh),
+	    cmocka_unit_test(test_split_backoff_grows),
 	    cmocka_unit_test(test_in_flight_carried),
 	    cmocka_unit_test(test_areas_copied),
 	    cmocka_unit_test(test_empty),
