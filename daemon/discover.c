@@ -257,6 +257,10 @@ static void consider(struct discover_job *job, int proc_fd, pid_t pid)
 		return;
 	if (known && known->starttime != ps.starttime)
 		return; /* reused pid: the old target's pidfd reports its exit */
+	/* Exited, not yet reaped: /proc/PID and pidfd_open() still work, but
+	 * there is nothing to collapse (and it would be adopted again). */
+	if (ps.state == 'Z' || ps.state == 'X')
+		return;
 	if (known_and_unchanged(job, known, &ps))
 		return;
 	snprintf(name, sizeof(name), "%d", (int)pid);

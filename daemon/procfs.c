@@ -611,6 +611,8 @@ int stat_parse(const char *buf, size_t len, struct proc_stat *out)
 		if (!expect_char(&p, e, ' '))
 			return -EINVAL;
 		if (field < 4) { /* state: a letter */
+			if (p < e)
+				out->state = *p;
 			while (p < e && *p != ' ' && *p != '\n')
 				p++;
 			continue;

@@ -74,6 +74,7 @@ int stat_starttime(const char *buf, size_t len, uint64_t *ret);
 /* What /proc/PID/stat tells cheaply: identity and a memory fingerprint. */
 struct proc_stat {
 	char comm[64];	    /* field 2, between the first '(' and the last ')' */
+	char state;	    /* field 3: R, S, D, Z (zombie), X (dead), ... */
 	uint64_t minflt;    /* field 10: minor faults (new pages touched) */
 	uint64_t majflt;    /* field 12 */
 	uint64_t starttime; /* field 22 */

@@ -68,7 +68,7 @@ wait_until 5 test "$(counters | jq '.reloads + .reload_failures')" -ge 3 || fail
 sleep 1 # a few ticks: discovery walks /proc under valgrind too
 
 stop_thpd
-kill "$MON" 2>/dev/null || true
+kill "$MON" "$(cat "$WORK/feeder.pid")" 2>/dev/null || true
 grep -aq '"type":"pause"' "$WORK/monitor.txt" || fail "monitor saw no pause event"
 grep -aq '"type":"reload"' "$WORK/monitor.txt" || fail "monitor saw no reload event"
 ls "$WORK"/valgrind.*.log >/dev/null 2>&1 || fail "valgrind did not run"
