@@ -13,7 +13,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#define PMD   (2UL << 20)
+#define PMD (2UL << 20)
 
 static void *map_or_die(size_t len, int prot)
 {
