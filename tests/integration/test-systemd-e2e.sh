@@ -21,9 +21,9 @@ CACHE=${THPD_ROOTFS_CACHE:-/var/cache/thpd-tests}
 CACHED="$CACHE/rootfs-bookworm"
 PACKAGES=systemd,systemd-sysv,dbus,libevent-2.1-7,libjansson4,libyaml-0-2,socat,jq,procps,util-linux,passwd
 make_rootfs() {
-	mkdir -p "$CACHE"
+		mkdir -p "$CACHE"
 	exec 9>"$CACHE/.lock"
-	flock 9
+	flock -w 600 9 || skip "the root filesystem cache is locked by another run for 10 minutes"
 	[[ -f $CACHED/.thpd-complete ]] && return 0
 	local mirror
 	mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
@@ -44,6 +44,7 @@ make_rootfs() {
 	mv "$CACHED.tmp" "$CACHED"
 }
 make_rootfs
+exec 9>&- # the lock must not be inherited by the container
 
 ROOT="$WORK/container"
 cp -a "$CACHED" "$ROOT"
@@ -74,12 +75,22 @@ systemd-nspawn -D "$ROOT" --machine="thpd-e2e-$$" -b --register=no --keep-unit -
 	--system-call-filter=process_madvise >"$WORK/nspawn.log" 2>&1 &
 NSPAWN=$!
 stop_container() {
+	# The workload first, reaped by its nsenter: a zombie whose parent is
+	# gone would keep the container's init from ever exiting.
+	if [[ -n ${WL_NSENTER:-} ]]; then
+		[[ -n ${wl:-} ]] && nsenter -t "$CPID" -a kill -KILL "$wl" 2>/dev/null
+		wait "$WL_NSENTER" 2>/dev/null
+	fi
 	[[ -n ${CPID:-} ]] && nsenter -t "$CPID" -a systemctl poweroff 2>/dev/null
 	for _ in $(seq 1 50); do
 		kill -0 "$NSPAWN" 2>/dev/null || return 0
 		sleep 0.1
 	done
-	kill -KILL "$NSPAWN" 2>/dev/null
+	# Killing the container's init ends its whole pid namespace; killing
+	# only nspawn would leave the container running.
+	[[ -n ${CPID:-} ]] && kill -KILL "$CPID" 2>/dev/null
+	sleep 0.5
+	kill -KILL "$NSPAWN" 2>/dev/null || true
 }
 on_exit stop_container
 container_pid() { pgrep -P "$NSPAWN" | head -n 1; }
@@ -104,7 +115,7 @@ note "thpd.service active as user thpd, MainPID $(main_pid)"
 # A workload inside the container gets collapsed.
 in_ct /usr/local/bin/thp-target --name thpt-e2e --size 64M --ready-file /run/e2e.ready \
 	>/dev/null 2>&1 &
-CHILD_PIDS+=($!)
+WL_NSENTER=$!
 wait_until 10 in_ct test -f /run/e2e.ready || fail "workload not ready"
 wl=$(in_ct awk '$1 == "pid" { print $2 }' /run/e2e.ready)
 range=$(in_ct awk '$1 == "start" || $1 == "end" { printf "%s ", $2 }' /run/e2e.ready)
