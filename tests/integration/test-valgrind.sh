@@ -8,6 +8,8 @@ THPD_VALGRIND=1
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v valgrind >/dev/null || skip "valgrind not installed"
+ldd "$THPD" | grep -q 'lib[at]san' &&
+	skip "sanitizer build: valgrind cannot run an ASan/TSan binary (the plain build runs this test)"
 command -v socat >/dev/null || skip "socat not installed"
 command -v jq >/dev/null || skip "jq not installed"
 
