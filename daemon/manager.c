@@ -807,8 +807,10 @@ static void plan_and_submit(struct manager *m, struct target *t)
 	tb_take(&m->global_tb, now, k * PMD_SIZE_2M);
 	tb_take(ptb, now, k * PMD_SIZE_2M);
 	for (size_t i = 0; i < k; i++) {
+		struct chunk *c = chunk_table_find(&t->table, items[i].addr);
 		job->addrs[i] = items[i].addr;
-		chunk_table_find(&t->table, items[i].addr)->in_flight = true;
+		if (c)
+			c->in_flight = true;
 	}
 	if (m->inject_left > 0) {
 		job->inject_errno = m->inject_errno;

@@ -161,6 +161,28 @@ static int add_area(struct scan_job *job, size_t *cap_areas, size_t *cap_chunks,
 	return 0;
 }
 
+static int cmp_chunk_addr(const void *a, const void *b)
+{
+	const struct scan_chunk *x = a, *y = b;
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+/*
+ * /proc/PID/smaps and maps are produced in pieces: a process changing its
+ * mappings meanwhile can make an area appear twice or out of order. The
+ * chunk table is searched by address, so sort and drop repeats.
+ */
+static void sort_chunks(struct scan_job *job)
+{
+	size_t out = 0;
+
+	qsort(job->chunks, job->n_chunks, sizeof(*job->chunks), cmp_chunk_addr);
+	for (size_t i = 0; i < job->n_chunks; i++)
+		if (out == 0 || job->chunks[out - 1].addr != job->chunks[i].addr)
+			job->chunks[out++] = job->chunks[i];
+	job->n_chunks = out;
+}
+
 static void clear_refs(struct scan_job *job, int dfd)
 {
 	int fd = openat(dfd, "clear_refs", O_WRONLY | O_CLOEXEC);
@@ -228,6 +250,7 @@ static void scan_run(struct work *w, const atomic_bool *stop)
 		if (r < 0)
 			goto fail;
 	}
+	sort_chunks(job);
 	if (job->params.refs)
 		clear_refs(job, dfd);
 	job->status = SCAN_OK;
