@@ -176,6 +176,8 @@ static void sort_chunks(struct scan_job *job)
 {
 	size_t out = 0;
 
+	if (job->n_chunks < 2) /* chunks is NULL when there are none */
+		return;
 	qsort(job->chunks, job->n_chunks, sizeof(*job->chunks), cmp_chunk_addr);
 	for (size_t i = 0; i < job->n_chunks; i++)
 		if (out == 0 || job->chunks[out - 1].addr != job->chunks[i].addr)
