@@ -46,7 +46,7 @@ uint64_t split_backoff_usec(uint16_t splits)
 	return SPLIT_BACKOFF_USEC << MIN(extra, 5u);
 }
 
-static void carry_over(struct chunk *nc, const struct chunk *old, bool huge_now,
+static void carry_over(struct chunk *nc, const struct chunk *old, const struct scan_chunk *sc,
 		       const struct area_sig *sig, uint64_t now, struct merge_stats *ms)
 {
 	nc->retry = old->retry;
@@ -54,8 +54,15 @@ static void carry_over(struct chunk *nc, const struct chunk *old, bool huge_now,
 	nc->in_flight = old->in_flight;
 	if (old->retry.state != CHUNK_HUGE)
 		return;
-	if (huge_now) {
+	if (sc->huge) {
 		ms->confirmed++;
+		return;
+	}
+	if (sc->maybe_huge) {
+		/* Huge or split, the scan cannot tell (its area counts the
+		 * splits): collapse it again to find out. */
+		nc->retry.state = CHUNK_CANDIDATE;
+		nc->retry.attempts = 0;
 		return;
 	}
 	/* Success is a snapshot: the kernel or the allocator split it again. */
@@ -93,7 +100,10 @@ int chunk_table_merge(struct chunk_table *t, uint64_t now, const struct scan_are
 	for (size_t i = 0; i < n_chunks; i++) {
 		const struct scan_chunk *sc = &chunks[i];
 		struct chunk *c = &nc[i];
-		*c = (struct chunk){.addr = sc->addr, .area = sc->area, .present = sc->present};
+		*c = (struct chunk){.addr = sc->addr,
+				    .area = sc->area,
+				    .present = sc->present,
+				    .maybe_huge = sc->maybe_huge};
 		c->retry.state = sc->huge ? CHUNK_HUGE : CHUNK_CANDIDATE;
 
 		while (j < t->n_chunks && t->chunks[j].addr < sc->addr) {
@@ -104,19 +114,39 @@ int chunk_table_merge(struct chunk_table *t, uint64_t now, const struct scan_are
 		    same_area(&t->areas[t->chunks[j].area], &na[sc->area])) {
 			const struct scan_area *a = &na[sc->area];
 			struct area_sig sig = {a->start, a->end, a->flags, a->resident};
-			carry_over(c, &t->chunks[j], sc->huge, &sig, now, ms);
+			carry_over(c, &t->chunks[j], sc, &sig, now, ms);
 			if (sc->huge)
 				c->retry.state = CHUNK_HUGE;
 			j++;
 		}
 	}
 	ms->dropped += t->n_chunks - j;
+	for (size_t i = 0; i < n_areas; i++)
+		ms->split += areas[i].inferred_splits;
 	free(t->areas);
 	free(t->chunks);
 	t->areas = na;
 	t->n_areas = n_areas;
 	t->chunks = nc;
 	t->n_chunks = n_chunks;
+	return 0;
+}
+
+int chunk_table_huge_addrs(const struct chunk_table *t, uint64_t **ret, size_t *n)
+{
+	size_t k = 0;
+
+	*ret = NULL;
+	*n = 0;
+	for (size_t i = 0; i < t->n_chunks; i++)
+		k += t->chunks[i].retry.state == CHUNK_HUGE;
+	if (k == 0)
+		return 0;
+	if (!(*ret = malloc(k * sizeof(**ret))))
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_chunks; i++)
+		if (t->chunks[i].retry.state == CHUNK_HUGE)
+			(*ret)[(*n)++] = t->chunks[i].addr;
 	return 0;
 }
 

@@ -28,6 +28,7 @@ struct chunk {
 	uint16_t present;
 	uint16_t splits;
 	bool in_flight;
+	bool maybe_huge; /* pagemap fallback: may be huge already (pmd_infer_huge) */
 	struct chunk_retry retry;
 };
 
@@ -56,6 +57,10 @@ struct area_sig chunk_area_sig(const struct chunk_table *t, const struct chunk *
 int chunk_table_merge(struct chunk_table *t, uint64_t now, const struct scan_area *areas,
 		      size_t n_areas, const struct scan_chunk *chunks, size_t n_chunks,
 		      struct merge_stats *ms);
+
+/* The addresses of the chunks in state huge, sorted (*ret NULL if none; the
+ * caller frees it). Returns 0 or -ENOMEM. */
+int chunk_table_huge_addrs(const struct chunk_table *t, uint64_t **ret, size_t *n);
 
 /* Binary search by address; NULL if absent. */
 struct chunk *chunk_table_find(struct chunk_table *t, uint64_t addr);

@@ -78,11 +78,46 @@ static bool ends_job(int err)
 	return err == ENOMEM || err == EBUSY || err == ESRCH || err == EPERM || err == EACCES;
 }
 
+/* AnonHugePages + ShmemPmdMapped of the whole process, bytes; -1 on error. */
+static int64_t process_huge_bytes(pid_t pid)
+{
+	struct vma_list l = {0};
+	char path[64], *buf = NULL;
+	size_t len;
+	int64_t huge = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	if (read_file_at(AT_FDCWD, path, &buf, &len) < 0)
+		return -1;
+	if (smaps_parse(buf, len, &l) == 0 && l.n == 1)
+		huge = (int64_t)(l.v[0].anon_huge + l.v[0].shmem_pmd_mapped);
+	free(buf);
+	vma_list_free(&l);
+	return huge;
+}
+
+uint32_t collapse_new_huge(const struct collapse_job *job, uint32_t certain_ok, uint32_t maybe_ok)
+{
+	int64_t grown;
+	uint64_t chunks;
+
+	if (maybe_ok == 0)
+		return certain_ok;
+	/* Unknown: believe the kernel's success, as on other kernels. */
+	if (job->huge_before < 0 || job->huge_after < 0)
+		return certain_ok + maybe_ok;
+	grown = job->huge_after - job->huge_before;
+	chunks = grown > 0 ? (uint64_t)grown / PMD_SIZE_2M : 0;
+	return (uint32_t)MIN(MAX(chunks, (uint64_t)certain_ok), (uint64_t)certain_ok + maybe_ok);
+}
+
 static void collapse_run(struct work *w, const atomic_bool *stop)
 {
 	struct collapse_job *job = (struct collapse_job *)w;
 
 	job->started_usec = now_usec();
+	if (job->verify)
+		job->huge_before = process_huge_bytes(job->pid);
 	for (size_t i = 0; i < job->n; i++)
 		job->errs[i] = COLLAPSE_NOT_TRIED;
 	for (size_t i = 0; i < job->n; i++) {
@@ -95,6 +130,8 @@ static void collapse_run(struct work *w, const atomic_bool *stop)
 		if (ends_job(err))
 			break;
 	}
+	if (job->verify)
+		job->huge_after = process_huge_bytes(job->pid);
 	job->finished_usec = now_usec();
 }
 
@@ -107,8 +144,10 @@ struct collapse_job *collapse_job_new(uint64_t target_id, pid_t pid, int pidfd, 
 		return NULL;
 	job->addrs = calloc(n ? n : 1, sizeof(*job->addrs));
 	job->errs = calloc(n ? n : 1, sizeof(*job->errs));
+	job->maybe = calloc(n ? n : 1, sizeof(*job->maybe));
 	job->pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
-	if (!job->addrs || !job->errs || job->pidfd < 0) {
+	job->huge_before = job->huge_after = -1;
+	if (!job->addrs || !job->errs || !job->maybe || job->pidfd < 0) {
 		collapse_job_free(job);
 		return NULL;
 	}
@@ -128,5 +167,6 @@ void collapse_job_free(struct collapse_job *job)
 		close(job->pidfd);
 	free(job->addrs);
 	free(job->errs);
+	free(job->maybe);
 	free(job);
 }

@@ -30,6 +30,13 @@ struct collapse_job {
 	uint64_t *addrs; /* chunk start addresses, 2 MiB aligned */
 	int *errs;	 /* per chunk: 0, positive errno, or COLLAPSE_* */
 	uint64_t started_usec, finished_usec;
+	/* Pagemap fallback: maybe[i] marks a chunk that may be huge already
+	 * (pmd_infer_huge). Then the job reads the process's huge bytes
+	 * (smaps_rollup) before and after, so new huge pages can be told from
+	 * old ones; -1 if a read failed. */
+	bool *maybe;
+	bool verify;
+	int64_t huge_before, huge_after;
 	/* Test seam for errnos a 24 GiB machine cannot produce: when > 0,
 	 * pretend the kernel returned this errno for every chunk. */
 	int inject_errno;
@@ -46,6 +53,13 @@ void collapse_job_free(struct collapse_job *job);
  * the chunk is no longer fully mapped (not memory pressure).
  */
 int collapse_chunk(int pidfd, pid_t pid, uint64_t addr);
+
+/*
+ * Of a job's successes, how many made a new huge page: certain_ok successes
+ * on chunks known not to be huge, maybe_ok on chunks that may have been
+ * (pure; the rest of maybe_ok were huge already).
+ */
+uint32_t collapse_new_huge(const struct collapse_job *job, uint32_t certain_ok, uint32_t maybe_ok);
 
 /* Is [start, end) fully covered by mappings in this maps text? (pure) */
 bool maps_covers(const char *maps, size_t len, uint64_t start, uint64_t end);

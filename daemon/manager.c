@@ -16,6 +16,7 @@
 #include "buddyinfo.h"
 #include "collapse.h"
 #include "discover.h"
+#include "pagemap.h"
 #include "log.h"
 #include "plan.h"
 #include "policy.h"
@@ -626,10 +627,17 @@ static void submit_scan(struct manager *m, struct target *t)
 	    .prev_areas = t->table.areas,
 	    .n_prev_areas = t->table.n_areas,
 	};
+	uint64_t *huge_addrs = NULL;
 
 	if (t->scanning || t->collapsing || t->state == TARGET_DENIED || m->stopping)
 		return;
+	/* Only the pagemap fallback needs to know what was huge before. */
+	if (pagemap_scan_support() != 1 &&
+	    chunk_table_huge_addrs(&t->table, &huge_addrs, &params.n_prev_huge) < 0)
+		return;
+	params.prev_huge = huge_addrs;
 	struct scan_job *job = scan_job_new(t->id, t->pid, t->pidfd, &params, on_scan_done);
+	free(huge_addrs);
 	if (!job)
 		return;
 
@@ -809,8 +817,11 @@ static void plan_and_submit(struct manager *m, struct target *t)
 	for (size_t i = 0; i < k; i++) {
 		struct chunk *c = chunk_table_find(&t->table, items[i].addr);
 		job->addrs[i] = items[i].addr;
-		if (c)
+		if (c) {
 			c->in_flight = true;
+			job->maybe[i] = c->maybe_huge;
+			job->verify |= c->maybe_huge;
+		}
 	}
 	if (m->inject_left > 0) {
 		job->inject_errno = m->inject_errno;
@@ -822,26 +833,42 @@ out:
 	free(items);
 }
 
-static void count_global(struct manager *m, enum collapse_class cls)
+/* grew: a success made a new huge page (not one that was huge already). */
+static void count_global(struct manager *m, enum collapse_class cls, bool grew)
 {
 	m->state_dirty = true;
 	m->counters.attempts++;
 	m->counters.by_class[cls]++;
-	if (cls == COLLAPSE_OK)
+	if (cls == COLLAPSE_OK && grew)
 		m->counters.collapsed_bytes += PMD_SIZE_2M;
 }
 
-static void count_result(struct manager *m, struct target *t, enum collapse_class cls, int err)
+static void count_result(struct manager *m, struct target *t, enum collapse_class cls, int err,
+			 bool grew)
 {
-	count_global(m, cls);
+	count_global(m, cls, grew);
 	t->attempts++;
 	t->by_class[cls]++;
 	if (cls != COLLAPSE_OK)
 		t->last_err = err;
-	if (cls == COLLAPSE_OK) {
+	if (cls == COLLAPSE_OK && grew) {
 		t->collapsed_bytes += PMD_SIZE_2M;
 		t->huge_bytes += PMD_SIZE_2M;
 	}
+}
+
+/* Pagemap fallback: of the successes on chunks that may have been huge
+ * already, how many made new huge pages (collapse_job.verify). */
+static uint32_t maybe_new_huge(const struct collapse_job *job)
+{
+	uint32_t certain_ok = 0, maybe_ok = 0;
+
+	for (size_t i = 0; i < job->n; i++)
+		if (job->errs[i] == 0) {
+			maybe_ok += job->maybe[i];
+			certain_ok += !job->maybe[i];
+		}
+	return collapse_new_huge(job, certain_ok, maybe_ok) - certain_ok;
 }
 
 static void log_chunk_result(struct target *t, uint64_t addr, enum collapse_class cls, int err,
@@ -865,13 +892,17 @@ static bool apply_results(struct manager *m, struct target *t, struct collapse_j
 	uint64_t now = now_usec();
 	const struct retry_config *rc = &m->cfg->cfg->retry;
 	bool gone = false;
-	uint32_t ok = 0, failed = 0;
+	uint32_t ok = 0, failed = 0, grown = 0, maybe_new = maybe_new_huge(job);
 
 	for (size_t i = 0; i < job->n; i++) {
 		struct chunk *c = chunk_table_find(&t->table, job->addrs[i]);
 		int e = job->errs[i];
-		if (c)
+		bool grew = e == 0 && (!job->maybe[i] || (maybe_new > 0 && maybe_new--));
+		if (c) {
 			c->in_flight = false;
+			if (e == 0)
+				c->maybe_huge = false;
+		}
 		if (e == COLLAPSE_NOT_TRIED) {
 			tb_refund(&m->global_tb, PMD_SIZE_2M);
 			tb_refund(policy_bucket(m, t->policy), PMD_SIZE_2M);
@@ -880,7 +911,8 @@ static bool apply_results(struct manager *m, struct target *t, struct collapse_j
 		enum collapse_class cls =
 		    e == COLLAPSE_ERR_UNMAPPED ? COLLAPSE_UNMAPPED : collapse_classify(e);
 		int err = e == COLLAPSE_ERR_UNMAPPED ? ENOMEM : e;
-		count_result(m, t, cls, err);
+		count_result(m, t, cls, err, grew);
+		grown += grew;
 		if (c) {
 			struct area_sig sig = chunk_area_sig(&t->table, c);
 			retry_record(&c->retry, cls, err, now, rc, next_rand(m), &sig);
@@ -920,7 +952,7 @@ static bool apply_results(struct manager *m, struct target *t, struct collapse_j
 	}
 	emit(m,
 	     &(struct manager_event){.type = MANAGER_EVENT_COLLAPSE_DONE,
-				     .bytes = (uint64_t)ok * PMD_SIZE_2M,
+				     .bytes = (uint64_t)grown * PMD_SIZE_2M,
 				     .chunks_ok = ok,
 				     .chunks_failed = failed,
 				     .duration_usec = job->finished_usec - job->started_usec},
@@ -947,9 +979,11 @@ static void on_collapse_done(struct work *w, bool cancelled, void *userdata)
 		/* The target went away meanwhile: the work was still done. */
 		for (size_t i = 0; i < job->n; i++)
 			if (job->errs[i] != COLLAPSE_NOT_TRIED)
-				count_global(m, job->errs[i] == COLLAPSE_ERR_UNMAPPED
-						    ? COLLAPSE_UNMAPPED
-						    : collapse_classify(job->errs[i]));
+				count_global(m,
+					     job->errs[i] == COLLAPSE_ERR_UNMAPPED
+						 ? COLLAPSE_UNMAPPED
+						 : collapse_classify(job->errs[i]),
+					     !job->maybe[i]);
 		goto out;
 	}
 	if (!apply_results(m, t, job))

@@ -22,6 +22,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -85,7 +86,36 @@ _Static_assert(THPD_PAGE_IS_PRESENT == PM_CAT_PRESENT && THPD_PAGE_IS_FILE == PM
 #define SCAN_VEC_LEN 512
 
 /* Pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst). */
-#define PME_PRESENT (1ULL << 63)
+#define PME_PRESENT   (1ULL << 63)
+#define PME_FILE      (1ULL << 61) /* file page or shared anon (incl. the zero pages) */
+#define PME_EXCLUSIVE (1ULL << 56) /* mapped by this process only (Linux 4.2+) */
+
+/* PAGEMAP_SCAN support seen so far: -1 not yet tried, 0 absent, 1 present. */
+static atomic_int scan_support = -1;
+
+int pagemap_scan_support(void)
+{
+	return atomic_load(&scan_support);
+}
+
+/*
+ * Without PAGEMAP_SCAN the entry has no "zero page" bit, and the PFN that
+ * would tell is hidden without CAP_SYS_ADMIN. The kernel's
+ * pte_to_pagemap_entry() sets PM_MMAP_EXCLUSIVE only for a normal page
+ * mapped once, and vm_normal_page() is NULL for the shared zero page, so a
+ * zero-page PTE reads PRESENT without EXCLUSIVE. An anonymous page shared
+ * with a fork()ed child reads the same; collapsing it would copy it and
+ * break the sharing, so it is left out too. Shmem pages carry PM_FILE and
+ * may be mapped elsewhere: for them PRESENT is what counts.
+ */
+static bool entry_counts(uint64_t e, bool anon)
+{
+	if (!(e & PME_PRESENT))
+		return false;
+	if (!anon)
+		return true;
+	return (e & PME_EXCLUSIVE) && !(e & PME_FILE);
+}
 
 /*
  * Folding state carried across batches: how many pages of PMD cur_pmd were
@@ -182,7 +212,8 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *ret_g
 	return 0;
 }
 
-int pagemap_pmd_stats_pread(int pagemap_fd, uint64_t start, uint64_t end, struct pmd_stat *out)
+int pagemap_pmd_stats_pread(int pagemap_fd, uint64_t start, uint64_t end, bool anon,
+			    struct pmd_stat *out)
 {
 	uint64_t ent[PAGES_PER_PMD];
 	struct fold_state st;
@@ -203,7 +234,7 @@ int pagemap_pmd_stats_pread(int pagemap_fd, uint64_t start, uint64_t end, struct
 			return r;
 		nent = got / sizeof(uint64_t);
 		for (size_t i = 0; i < nent; i++)
-			if (ent[i] & PME_PRESENT)
+			if (entry_counts(ent[i], anon))
 				present++;
 		out[idx].present = (uint16_t)present;
 		if (nent < PAGES_PER_PMD)
@@ -212,7 +243,7 @@ int pagemap_pmd_stats_pread(int pagemap_fd, uint64_t start, uint64_t end, struct
 	return 0;
 }
 
-int pagemap_pmd_stats(int pagemap_fd, uint64_t start, uint64_t end, struct pmd_stat *out,
+int pagemap_pmd_stats(int pagemap_fd, uint64_t start, uint64_t end, bool anon, struct pmd_stat *out,
 		      bool *ret_scan_supported)
 {
 	struct pm_region vec[SCAN_VEC_LEN];
@@ -244,12 +275,15 @@ int pagemap_pmd_stats(int pagemap_fd, uint64_t start, uint64_t end, struct pmd_s
 			if (errno == ENOTTY || errno == EINVAL) {
 				if (ret_scan_supported)
 					*ret_scan_supported = false;
-				return pagemap_pmd_stats_pread(pagemap_fd, start, end, out);
+				if (errno == ENOTTY)
+					atomic_store(&scan_support, 0);
+				return pagemap_pmd_stats_pread(pagemap_fd, start, end, anon, out);
 			}
 			return -errno;
 		}
 		if (n > SCAN_VEC_LEN)
 			return -EIO;
+		atomic_store(&scan_support, 1);
 #if HAVE_VALGRIND_MEMCHECK_H
 		/* valgrind does not know this ioctl fills vec. */
 		VALGRIND_MAKE_MEM_DEFINED(vec, (size_t)n * sizeof(*vec));
@@ -263,4 +297,36 @@ int pagemap_pmd_stats(int pagemap_fd, uint64_t start, uint64_t end, struct pmd_s
 		cur = arg.walk_end;
 	}
 	return 0;
+}
+
+void pmd_infer_huge(struct pmd_stat *stats, size_t n, uint64_t huge_bytes, const bool *believed,
+		    struct huge_inference *ret)
+{
+	uint64_t h = huge_bytes / PMD_SIZE_2M, full = 0, known = 0;
+
+	*ret = (struct huge_inference){0};
+	for (size_t i = 0; i < n; i++) {
+		bool is_full = stats[i].present >= PAGES_PER_PMD;
+
+		stats[i].huge = stats[i].maybe_huge = false;
+		full += is_full;
+		known += is_full && believed && believed[i];
+	}
+	if (h == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		bool is_full = stats[i].present >= PAGES_PER_PMD;
+		bool was = is_full && believed && believed[i];
+
+		if (!is_full)
+			continue;
+		if (h >= full || (h == known && was) || (h > known && was))
+			stats[i].huge = true;
+		else if (h > known || (h < known && was))
+			stats[i].maybe_huge = true;
+		ret->huge += stats[i].huge;
+		ret->maybe += stats[i].maybe_huge;
+	}
+	if (h < known && h < full)
+		ret->splits = (uint32_t)(known - h);
 }

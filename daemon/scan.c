@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -84,8 +85,11 @@ static int read_layout(struct scan_job *job, int dfd, struct vma_list *vmas)
 		return r;
 	job->maps_hash = scan_hash(buf, len);
 
+	/* Without PAGEMAP_SCAN, smaps' per-area AnonHugePages is the only
+	 * record of which memory is huge (pmd_infer_huge): read it each time. */
 	bool need_smaps = job->params.full || job->params.refs || job->params.prev_maps_hash == 0 ||
-			  job->params.prev_maps_hash != job->maps_hash;
+			  job->params.prev_maps_hash != job->maps_hash ||
+			  pagemap_scan_support() != 1;
 	if (!need_smaps) {
 		r = maps_parse(buf, len, vmas);
 		free(buf);
@@ -109,6 +113,41 @@ static int read_layout(struct scan_job *job, int dfd, struct vma_list *vmas)
 	return (r < 0 && vmas->n == 0) ? r : 0;
 }
 
+/* Is addr one of the chunks the manager saw huge after the last scan? */
+static bool was_huge(const struct scan_params *p, uint64_t addr)
+{
+	size_t lo = 0, hi = p->n_prev_huge;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->prev_huge[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->n_prev_huge && p->prev_huge[lo] == addr;
+}
+
+/* Fallback without PAGEMAP_SCAN: which full chunks are PMD-mapped, from
+ * smaps' per-area count and what the manager saw before. */
+static int infer_huge(struct scan_job *job, const struct vma *v, uint64_t astart, size_t n,
+		      struct pmd_stat *stats, struct scan_area *a)
+{
+	struct huge_inference inf;
+	uint64_t h = (v->flags & VMA_ANON) ? v->anon_huge : v->shmem_pmd_mapped;
+	bool *believed = calloc(n ? n : 1, sizeof(*believed));
+
+	if (!believed)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		believed[i] = was_huge(&job->params, astart + i * PMD_SIZE_2M);
+	pmd_infer_huge(stats, n, h, believed, &inf);
+	free(believed);
+	a->inferred_splits = inf.splits;
+	a->smaps_huge = h;
+	return 0;
+}
+
 static int add_area(struct scan_job *job, size_t *cap_areas, size_t *cap_chunks,
 		    const struct vma *v, int pagemap_fd, struct pmd_stat **stats, size_t *cap_stats)
 {
@@ -120,7 +159,8 @@ static int add_area(struct scan_job *job, size_t *cap_areas, size_t *cap_chunks,
 	if (grow_array((void **)stats, cap_stats, n, sizeof(**stats)) < 0 ||
 	    grow_array((void **)&job->areas, cap_areas, job->n_areas + 1, sizeof(*job->areas)) < 0)
 		return -ENOMEM;
-	r = pagemap_pmd_stats(pagemap_fd, astart, aend, *stats, &scan_supported);
+	r = pagemap_pmd_stats(pagemap_fd, astart, aend, v->flags & VMA_ANON, *stats,
+			      &scan_supported);
 	if (r < 0)
 		return r;
 	job->pagemap_scan = scan_supported;
@@ -131,6 +171,11 @@ static int add_area(struct scan_job *job, size_t *cap_areas, size_t *cap_chunks,
 	if (job->params.refs)
 		a->hot_bp = a->hot_raw_bp =
 		    v->rss ? (uint32_t)MIN(10000, v->referenced * 10000 / v->rss) : 0;
+	if (!scan_supported && job->did_smaps) {
+		r = infer_huge(job, v, astart, n, *stats, a);
+		if (r < 0)
+			return r;
+	}
 
 	for (size_t i = 0; i < n; i++) {
 		const struct pmd_stat *s = &(*stats)[i];
@@ -154,8 +199,12 @@ static int add_area(struct scan_job *job, size_t *cap_areas, size_t *cap_chunks,
 		    .area = (uint32_t)job->n_areas,
 		    .present = s->huge ? PAGES_PER_PMD : s->present,
 		    .huge = s->huge,
+		    .maybe_huge = s->maybe_huge,
 		};
 	}
+	/* The kernel's count is the truth where chunks cannot all be told. */
+	if (!scan_supported && job->did_smaps)
+		a->huge = MAX(a->huge, a->smaps_huge / PMD_SIZE_2M * PMD_SIZE_2M);
 	job->huge_bytes += a->huge;
 	job->n_areas++;
 	return 0;
@@ -285,11 +334,19 @@ struct scan_job *scan_job_new(uint64_t target_id, pid_t pid, int pidfd, const st
 			memcpy(job->prev_areas_owned, p->prev_areas,
 			       p->n_prev_areas * sizeof(*p->prev_areas));
 	}
-	if (job->pidfd < 0 || (p->n_prev_areas && !job->prev_areas_owned)) {
+	if (p->n_prev_huge) {
+		job->prev_huge_owned = malloc(p->n_prev_huge * sizeof(*p->prev_huge));
+		if (job->prev_huge_owned)
+			memcpy(job->prev_huge_owned, p->prev_huge,
+			       p->n_prev_huge * sizeof(*p->prev_huge));
+	}
+	if (job->pidfd < 0 || (p->n_prev_areas && !job->prev_areas_owned) ||
+	    (p->n_prev_huge && !job->prev_huge_owned)) {
 		scan_job_free(job);
 		return NULL;
 	}
 	job->params.prev_areas = job->prev_areas_owned;
+	job->params.prev_huge = job->prev_huge_owned;
 	job->target_id = target_id;
 	job->pid = pid;
 	job->work.run = scan_run;
@@ -304,6 +361,7 @@ void scan_job_free(struct scan_job *job)
 	if (job->pidfd >= 0)
 		close(job->pidfd);
 	free(job->prev_areas_owned);
+	free(job->prev_huge_owned);
 	free(job->areas);
 	free(job->chunks);
 	free(job);

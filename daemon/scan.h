@@ -21,6 +21,10 @@ struct scan_area {
 	uint64_t huge;	     /* bytes mapped huge (pagemap) */
 	uint32_t hot_bp;     /* hotness used for ranking: 10000 unless hotness is refs */
 	uint32_t hot_raw_bp; /* refs: Referenced/Rss measured over the last window */
+	/* Without PAGEMAP_SCAN only: smaps' huge bytes of the area, and how many
+	 * chunks seen huge before split since (pmd_infer_huge). */
+	uint64_t smaps_huge;
+	uint32_t inferred_splits;
 };
 
 /* One 2 MiB chunk that is resident, not huge, and dense enough. */
@@ -29,6 +33,7 @@ struct scan_chunk {
 	uint32_t area; /* index into areas */
 	uint16_t present;
 	bool huge;
+	bool maybe_huge; /* without PAGEMAP_SCAN: may be huge already (pmd_infer_huge) */
 };
 
 struct scan_params {
@@ -41,6 +46,8 @@ struct scan_params {
 
 	const struct scan_area *prev_areas; /* flags from the last smaps read */
 	size_t n_prev_areas;
+	const uint64_t *prev_huge; /* sorted addresses of chunks seen huge (fallback input) */
+	size_t n_prev_huge;
 };
 
 enum scan_status {
@@ -59,6 +66,7 @@ struct scan_job {
 	int pidfd; /* owned (dup) */
 	struct scan_params params;
 	struct scan_area *prev_areas_owned;
+	uint64_t *prev_huge_owned;
 	/* output */
 	enum scan_status status;
 	int err;
