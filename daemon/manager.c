@@ -1103,6 +1103,13 @@ static void read_inject_seam(struct manager *m)
 		log_warning("test seam active: the next %u collapse jobs fail with %s", n,
 			    strerror(e));
 	}
+	/* THPD_TEST_NO_PAGEMAP_SCAN=1: behave as on a kernel without
+	 * PAGEMAP_SCAN (6.1), to test that path on newer kernels. */
+	s = getenv("THPD_TEST_NO_PAGEMAP_SCAN");
+	if (s && strcmp(s, "1") == 0) {
+		pagemap_scan_disable();
+		log_warning("test seam active: PAGEMAP_SCAN not used (pagemap fallback)");
+	}
 }
 
 int manager_new(struct event_base *base, const char *config_path, struct thpd_config *cfg,

@@ -98,6 +98,11 @@ int pagemap_scan_support(void)
 	return atomic_load(&scan_support);
 }
 
+void pagemap_scan_disable(void)
+{
+	atomic_store(&scan_support, 0);
+}
+
 /*
  * Without PAGEMAP_SCAN the entry has no "zero page" bit, and the PFN that
  * would tell is hidden without CAP_SYS_ADMIN. The kernel's
@@ -254,6 +259,11 @@ int pagemap_pmd_stats(int pagemap_fd, uint64_t start, uint64_t end, bool anon, s
 		return -EINVAL;
 	if (ret_scan_supported)
 		*ret_scan_supported = true;
+	if (atomic_load(&scan_support) == 0) { /* known absent: no ioctl per area */
+		if (ret_scan_supported)
+			*ret_scan_supported = false;
+		return pagemap_pmd_stats_pread(pagemap_fd, start, end, anon, out);
+	}
 	fold_init(start, end, out, &st);
 
 	while (cur < end) {

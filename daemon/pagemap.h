@@ -58,6 +58,9 @@ int pagemap_pmd_stats_pread(int pagemap_fd, uint64_t start, uint64_t end, bool a
 
 /* PAGEMAP_SCAN as seen by this process so far: -1 not tried, 0 absent, 1 present. */
 int pagemap_scan_support(void);
+/* Use the fallback from now on, as on a kernel without PAGEMAP_SCAN (for
+ * tests of the 6.1 path on newer kernels: THPD_TEST_NO_PAGEMAP_SCAN=1). */
+void pagemap_scan_disable(void);
 
 struct huge_inference {
 	uint32_t huge;	 /* chunks marked huge */

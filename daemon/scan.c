@@ -85,11 +85,8 @@ static int read_layout(struct scan_job *job, int dfd, struct vma_list *vmas)
 		return r;
 	job->maps_hash = scan_hash(buf, len);
 
-	/* Without PAGEMAP_SCAN, smaps' per-area AnonHugePages is the only
-	 * record of which memory is huge (pmd_infer_huge): read it each time. */
 	bool need_smaps = job->params.full || job->params.refs || job->params.prev_maps_hash == 0 ||
-			  job->params.prev_maps_hash != job->maps_hash ||
-			  pagemap_scan_support() != 1;
+			  job->params.prev_maps_hash != job->maps_hash;
 	if (!need_smaps) {
 		r = maps_parse(buf, len, vmas);
 		free(buf);
@@ -128,8 +125,12 @@ static bool was_huge(const struct scan_params *p, uint64_t addr)
 	return lo < p->n_prev_huge && p->prev_huge[lo] == addr;
 }
 
-/* Fallback without PAGEMAP_SCAN: which full chunks are PMD-mapped, from
- * smaps' per-area count and what the manager saw before. */
+/*
+ * Fallback without PAGEMAP_SCAN: which full chunks are PMD-mapped, from
+ * smaps' per-area count and what the manager saw before. A maps-only scan
+ * has no count: a chunk seen huge that is still full is taken as huge until
+ * the next smaps read (as cheap scans take smaps' flags on trust).
+ */
 static int infer_huge(struct scan_job *job, const struct vma *v, uint64_t astart, size_t n,
 		      struct pmd_stat *stats, struct scan_area *a)
 {
@@ -141,10 +142,15 @@ static int infer_huge(struct scan_job *job, const struct vma *v, uint64_t astart
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		believed[i] = was_huge(&job->params, astart + i * PMD_SIZE_2M);
-	pmd_infer_huge(stats, n, h, believed, &inf);
+	if (job->did_smaps) {
+		pmd_infer_huge(stats, n, h, believed, &inf);
+		a->inferred_splits = inf.splits;
+		a->smaps_huge = h;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			stats[i].huge = believed[i] && stats[i].present >= PAGES_PER_PMD;
+	}
 	free(believed);
-	a->inferred_splits = inf.splits;
-	a->smaps_huge = h;
 	return 0;
 }
 
@@ -171,7 +177,7 @@ static int add_area(struct scan_job *job, size_t *cap_areas, size_t *cap_chunks,
 	if (job->params.refs)
 		a->hot_bp = a->hot_raw_bp =
 		    v->rss ? (uint32_t)MIN(10000, v->referenced * 10000 / v->rss) : 0;
-	if (!scan_supported && job->did_smaps) {
+	if (!scan_supported) {
 		r = infer_huge(job, v, astart, n, *stats, a);
 		if (r < 0)
 			return r;
