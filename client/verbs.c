@@ -110,6 +110,55 @@ static int call_and_print(struct ctx *c, const char *method, json_t *params,
 
 /* ---- status ---- */
 
+/*
+ * One kernel feature: "yes", or the state with what the daemon got and what
+ * it does instead ("no (ENOTTY; reads /proc/PID/pagemap instead)").
+ */
+static void feature_field(struct fields *f, const char *key, const json_t *features,
+			  const char *name, const char *instead)
+{
+	const json_t *x = jget_obj(features, name);
+	const char *st = jget_str_or(x, "state", "unknown"), *err = jget_str(x, "errno"),
+		   *src = jget_str(x, "source");
+	enum color c = streq(st, "yes")	      ? COLOR_NONE
+		       : streq(st, "unknown") ? COLOR_DIM
+					      : COLOR_YELLOW;
+	bool yes = streq(st, "yes");
+	const char *parts[3] = {err && !yes ? err : NULL, src, yes ? NULL : instead};
+	char detail[256] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+		if (parts[i] && len < sizeof(detail))
+			len += (size_t)snprintf(detail + len, sizeof(detail) - len, "%s%s",
+						len ? "; " : "", parts[i]);
+	if (*detail)
+		fields_add(f, key, c, "%s (%s)", st, detail);
+	else
+		fields_add(f, key, c, "%s", st);
+}
+
+/* The kernel features section; absent from daemons older than it. */
+static void build_kernel_features(struct view *v, const json_t *p)
+{
+	const json_t *k = json_object_get(p, "kernel_features");
+	struct fields *f;
+
+	if (!json_is_object(k))
+		return;
+	f = view_add_fields(v, "Kernel features (found at start)");
+	feature_field(f, "MADV_COLLAPSE", k, "madv_collapse",
+		      "process_madvise on other processes: collapses fail");
+	feature_field(f, "PAGEMAP_SCAN", k, "pagemap_scan", "reads /proc/PID/pagemap instead");
+	feature_field(f, "Proc connector", k, "proc_connector",
+		      "new processes are found by the /proc walk of each scan");
+	feature_field(f, "PSI", k, "psi", NULL);
+	feature_field(f, "DAMON sysfs", k, "damon_sysfs", NULL);
+	feature_field(f, "DAMON vaddr", k, "damon_vaddr", NULL);
+	fields_add(f, "THP enabled", COLOR_NONE, "%s", jget_str_or(k, "thp_enabled", "-"));
+	fields_add(f, "THP defrag", COLOR_NONE, "%s", jget_str_or(k, "thp_defrag", "-"));
+}
+
 static void build_status(struct view *v, const json_t *p)
 {
 	struct fields *f = view_add_fields(v, NULL);
@@ -137,6 +186,7 @@ static void build_status(struct view *v, const json_t *p)
 		fields_add(f, "Budget", COLOR_NONE, "unlimited");
 	if (json_array_size(pauses) == 0) {
 		fields_add(f, "Pauses", COLOR_NONE, "none");
+		build_kernel_features(v, p);
 		return;
 	}
 	fields_add(f, "Pauses", COLOR_YELLOW, "%zu active", json_array_size(pauses));
@@ -156,6 +206,7 @@ static void build_status(struct view *v, const json_t *p)
 			       ? fmt_relative(jget_real(x, "remaining_sec"), a, sizeof(a))
 			       : "on resume");
 	}
+	build_kernel_features(v, p);
 }
 
 int verb_status(struct ctx *c, int n_args, char **args)

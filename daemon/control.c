@@ -37,6 +37,7 @@ struct client {
 struct control {
 	struct event_base *base;
 	struct manager *manager;
+	const struct kernel_features *features;
 	char *path;	 /* unlinked at exit when we created it */
 	bool own_socket; /* false when systemd passed it */
 	int fd;
@@ -110,7 +111,8 @@ static int handle_message(struct client *cl, const char *buf, size_t len)
 		goto out;
 	}
 	struct call_flags flags = {.more = call.more};
-	methods_call(cl->owner->manager, &cl->peer, call.method, call.parameters, &flags, &reply);
+	methods_call(cl->owner->manager, cl->owner->features, &cl->peer, call.method,
+		     call.parameters, &flags, &reply);
 	if (reply.subscribe && !call.oneway && !cl->monitoring) {
 		/* A subscriber waits for events: only the write timeout (it does
 		 * not read them) applies, not the idle timeout. */
@@ -385,7 +387,8 @@ static void on_manager_event(const struct manager_event *ev, void *userdata)
 	json_decref(params);
 }
 
-int control_new(struct event_base *base, struct manager *m, const char *path, struct control **ret)
+int control_new(struct event_base *base, struct manager *m, const struct kernel_features *features,
+		const char *path, struct control **ret)
 {
 	struct control *c = calloc(1, sizeof(*c));
 	struct group *g = getgrnam("thpd");
@@ -395,6 +398,7 @@ int control_new(struct event_base *base, struct manager *m, const char *path, st
 		return -ENOMEM;
 	c->base = base;
 	c->manager = m;
+	c->features = features;
 	c->fd = -1;
 	c->path = strdup(path);
 	if (g) {

@@ -13,6 +13,7 @@
 struct event_base;
 struct manager;
 struct control;
+struct kernel_features;
 
 /* Limits (documented in man/thpd.8). */
 #define CONTROL_MAX_MESSAGE	     (64 * 1024)
@@ -24,6 +25,9 @@ struct control;
 /*
  * Listen on path, or take the socket systemd passed (sd_listen_fds). Refuses
  * to start if another daemon answers on path; removes a stale socket file.
+ * features (found at start, owned by the caller, must outlive the control)
+ * is shown by GetStatus.
  */
-int control_new(struct event_base *base, struct manager *m, const char *path, struct control **ret);
+int control_new(struct event_base *base, struct manager *m, const struct kernel_features *features,
+		const char *path, struct control **ret);
 void control_free(struct control *c);

@@ -441,37 +441,57 @@ static bool kernel_at_least(int major, int minor)
 	       (ma > major || (ma == major && mi >= minor));
 }
 
-int proc_connector_open(void)
+/* Send a listen or ignore message for the proc connector's group. */
+static int proc_connector_send_op(int fd, enum proc_cn_mcast_op op)
 {
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
 	struct {
 		struct nlmsghdr nl;
 		struct cn_msg cn;
 		struct proc_cn_filter filter;
 	} __attribute__((packed)) msg = {0};
 	bool filtered = kernel_at_least(6, 6);
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
 
-	if (fd < 0)
-		return -errno;
-	sa.nl_pid = 0; /* let the kernel pick a port id */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		goto fail;
 	msg.cn.id.idx = CN_IDX_PROC;
 	msg.cn.id.val = CN_VAL_PROC;
-	msg.filter.mcast_op = PROC_CN_MCAST_LISTEN;
+	msg.filter.mcast_op = op;
 	msg.filter.event_type = PROC_EVENT_EXEC | PROC_EVENT_COMM;
 	msg.cn.len = filtered ? sizeof(msg.filter) : sizeof(msg.filter.mcast_op);
 	size_t len = sizeof(msg) - sizeof(msg.filter) + msg.cn.len;
 	msg.nl.nlmsg_len = (uint32_t)len;
 	msg.nl.nlmsg_type = NLMSG_DONE;
-	if (send(fd, &msg, len, 0) < 0)
+	return send(fd, &msg, len, 0) < 0 ? -errno : 0;
+}
+
+int proc_connector_open(void)
+{
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	sa.nl_pid = 0; /* let the kernel pick a port id */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = proc_connector_send_op(fd, PROC_CN_MCAST_LISTEN);
+	if (r < 0)
 		goto fail;
 	return fd;
-fail:;
-	int r = -errno;
+fail:
 	close(fd);
 	return r;
+}
+
+void proc_connector_close(int fd)
+{
+	if (fd < 0)
+		return;
+	/* The kernel counts listeners until they say "ignore" (closing does not
+	 * tell it): without this, it builds proc events for nobody. */
+	proc_connector_send_op(fd, PROC_CN_MCAST_IGNORE);
+	close(fd);
 }
 
 int proc_connector_drain(int fd, pid_t **pids, size_t *n_pids, size_t *cap, size_t max_pids,

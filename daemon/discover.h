@@ -78,10 +78,13 @@ void discover_job_free(struct discover_job *job);
 void discovered_clear(struct discovered *d);
 
 /*
- * Proc connector: a netlink socket that reports exec events. Needs
- * CAP_NET_ADMIN; returns the fd (non-blocking) or a negative errno.
+ * Proc connector: a netlink socket that reports exec events. Before Linux
+ * 6.6 it needs CAP_NET_ADMIN; returns the fd (non-blocking) or a negative
+ * errno.
  */
 int proc_connector_open(void);
+/* Unsubscribe (so the kernel stops counting this listener) and close. */
+void proc_connector_close(int fd);
 /*
  * Drain pending messages, appending the pids of exec/comm events to
  * *pids (grown as needed, capped at max_pids). Returns the number of events

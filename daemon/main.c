@@ -16,6 +16,7 @@
 #include "caps.h"
 #include "config.h"
 #include "control.h"
+#include "kfeatures.h"
 #include "log.h"
 #include "manager.h"
 #include "util.h"
@@ -232,7 +233,24 @@ static bool under_systemd(void)
 	return getenv("NOTIFY_SOCKET") || getenv("INVOCATION_ID");
 }
 
-static int run(const struct options *o, struct thpd_config *cfg)
+/*
+ * Find the kernel's features and log them in one line. Returns false (after
+ * saying why) on a kernel thpd cannot work on: no MADV_COLLAPSE.
+ */
+static bool probe_features(struct kernel_features *kf)
+{
+	char line[512];
+
+	features_probe(kf);
+	log_info("%s", features_format_line(kf, line, sizeof(line)));
+	if (features_fatal(kf, line, sizeof(line))) {
+		log_error("%s", line);
+		return false;
+	}
+	return true;
+}
+
+static int run(const struct options *o, struct thpd_config *cfg, const struct kernel_features *kf)
 {
 	struct daemon_ctx d = {0};
 	struct event *sigs[3] = {0};
@@ -262,7 +280,7 @@ static int run(const struct options *o, struct thpd_config *cfg)
 		if (r < 0)
 			goto out;
 	}
-	r = control_new(d.base, d.manager, socket_copy, &d.control);
+	r = control_new(d.base, d.manager, kf, socket_copy, &d.control);
 	if (r < 0)
 		goto out; /* control_new logged why */
 	sigs[0] = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
@@ -308,6 +326,7 @@ int main(int argc, char **argv)
 	struct options o;
 	struct config_diags diags = {0};
 	struct thpd_config *cfg = NULL;
+	struct kernel_features kf;
 	int r;
 
 	if (parse_args(argc, argv, &o) < 0)
@@ -323,6 +342,13 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	config_diags_free(&diags);
+	/* Before detaching: a kernel thpd cannot work on ends it here, with the
+	 * reason on stderr and a non-zero exit (and before READY=1). */
+	if (!probe_features(&kf)) {
+		config_free(cfg);
+		free(cfg);
+		return EXIT_FAILURE;
+	}
 	if (!o.foreground && !under_systemd() && daemon(0, 0) < 0) {
 		log_error("cannot detach: %m");
 		return EXIT_FAILURE;
@@ -330,6 +356,6 @@ int main(int argc, char **argv)
 	if (!o.foreground && !under_systemd())
 		log_setup(o.log_level, LOG_TARGET_JOURNAL); /* stderr is /dev/null now */
 	signal(SIGPIPE, SIG_IGN);
-	r = run(&o, cfg);
+	r = run(&o, cfg, &kf);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

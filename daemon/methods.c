@@ -10,6 +10,7 @@
 
 #include "build-config.h"
 #include "config-json.h"
+#include "kfeatures.h"
 #include "manager.h"
 #include "thpmode.h"
 #include "units.h"
@@ -42,6 +43,7 @@ static const char varlink_service_idl[] =
 
 struct call {
 	struct manager *m;
+	const struct kernel_features *features; /* never NULL here */
 	const struct peer *peer;
 	json_t *params; /* never NULL here */
 	const struct call_flags *flags;
@@ -265,6 +267,27 @@ static json_t *pauses_json(const struct manager *m, uint64_t now)
 	return a;
 }
 
+static json_t *feature_json(const struct feature *x)
+{
+	const char *err = x->err ? strerrorname_np(x->err) : NULL;
+
+	return json_pack("{s:s, s:o, s:o}", "state", feature_state_name(x->state), "errno",
+			 err ? json_string(err) : json_null(), "source",
+			 x->source ? json_string(x->source) : json_null());
+}
+
+static json_t *kernel_features_json(const struct kernel_features *f)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s}", "madv_collapse",
+			 feature_json(&f->madv_collapse), "pagemap_scan",
+			 feature_json(&f->pagemap_scan), "proc_connector",
+			 feature_json(&f->proc_connector), "psi", feature_json(&f->psi),
+			 "damon_sysfs", feature_json(&f->damon_sysfs), "damon_vaddr",
+			 feature_json(&f->damon_vaddr), "thp_enabled",
+			 *f->thp_enabled ? f->thp_enabled : "unknown", "thp_defrag",
+			 *f->thp_defrag ? f->thp_defrag : "unknown");
+}
+
 static void m_get_status(struct call *c)
 {
 	struct utsname u;
@@ -275,16 +298,16 @@ static void m_get_status(struct call *c)
 	if (!no_params(c))
 		return;
 	uname(&u);
-	c->reply->parameters =
-	    json_pack("{s:s, s:f, s:s, s:s, s:i, s:i, s:i, s:I, s:{s:I, s:I}, s:o}", "version",
-		      THPD_VERSION, "uptime_sec", (double)(now - manager_started_usec(c->m)) / 1e6,
-		      "kernel", u.release, "thp_mode", thp_mode_read(mode, sizeof(mode)),
-		      "config_generation", (int)manager_config_generation(c->m), "policies",
-		      (int)cfg->n_policies, "targets", (int)HASH_COUNT(manager_targets(c->m)),
-		      "collapsed_bytes", (json_int_t)manager_counters(c->m)->collapsed_bytes,
-		      "budget", "rate", (json_int_t)cfg->daemon.max_collapse_rate, "available",
-		      (json_int_t)MIN(manager_budget_available(c->m), (uint64_t)INT64_MAX),
-		      "pauses", pauses_json(c->m, now));
+	c->reply->parameters = json_pack(
+	    "{s:s, s:f, s:s, s:s, s:i, s:i, s:i, s:I, s:{s:I, s:I}, s:o, s:o}", "version",
+	    THPD_VERSION, "uptime_sec", (double)(now - manager_started_usec(c->m)) / 1e6, "kernel",
+	    u.release, "thp_mode", thp_mode_read(mode, sizeof(mode)), "config_generation",
+	    (int)manager_config_generation(c->m), "policies", (int)cfg->n_policies, "targets",
+	    (int)HASH_COUNT(manager_targets(c->m)), "collapsed_bytes",
+	    (json_int_t)manager_counters(c->m)->collapsed_bytes, "budget", "rate",
+	    (json_int_t)cfg->daemon.max_collapse_rate, "available",
+	    (json_int_t)MIN(manager_budget_available(c->m), (uint64_t)INT64_MAX), "pauses",
+	    pauses_json(c->m, now), "kernel_features", kernel_features_json(c->features));
 }
 
 static void m_list_targets(struct call *c)
@@ -528,11 +551,17 @@ static const struct method method_table[] = {
     {"io.thpd.Manager.Monitor", m_monitor, false},
 };
 
-int methods_call(struct manager *m, const struct peer *peer, const char *method, json_t *parameters,
-		 const struct call_flags *flags, struct method_reply *reply)
+int methods_call(struct manager *m, const struct kernel_features *features, const struct peer *peer,
+		 const char *method, json_t *parameters, const struct call_flags *flags,
+		 struct method_reply *reply)
 {
-	struct call c = {
-	    .m = m, .peer = peer, .params = parameters, .flags = flags, .reply = reply};
+	static const struct kernel_features unknown; /* every feature "unknown" */
+	struct call c = {.m = m,
+			 .features = features ? features : &unknown,
+			 .peer = peer,
+			 .params = parameters,
+			 .flags = flags,
+			 .reply = reply};
 	const char *key;
 	void *tmp;
 	json_t *v, *owned;

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 struct manager;
+struct kernel_features;
 
 struct peer {
 	pid_t pid;
@@ -40,10 +41,12 @@ struct call_flags {
 
 /*
  * Dispatch one call. Returns 0 and fills reply (success or Varlink error).
- * The caller sends it unless the call was oneway.
+ * The caller sends it unless the call was oneway. features: the kernel
+ * features found at start (read-only; NULL shows every one as unknown).
  */
-int methods_call(struct manager *m, const struct peer *peer, const char *method, json_t *parameters,
-		 const struct call_flags *flags, struct method_reply *reply);
+int methods_call(struct manager *m, const struct kernel_features *features, const struct peer *peer,
+		 const char *method, json_t *parameters, const struct call_flags *flags,
+		 struct method_reply *reply);
 
 /* May this peer see this event? (another user's targets are invisible) */
 bool methods_event_visible(const struct peer *peer, const struct manager_event *ev);

@@ -21,10 +21,15 @@ const char *thp_mode_parse(const char *text, char *buf, size_t len)
 
 const char *thp_mode_read(char *buf, size_t len)
 {
+	return thp_mode_read_path(THP_ENABLED_PATH, buf, len);
+}
+
+const char *thp_mode_read_path(const char *path, char *buf, size_t len)
+{
 	char *text = NULL;
 	size_t n;
 
-	if (read_file_at(AT_FDCWD, THP_ENABLED_PATH, &text, &n) < 0)
+	if (read_file_at(AT_FDCWD, path, &text, &n) < 0)
 		return thp_mode_parse("", buf, len);
 	thp_mode_parse(text, buf, len);
 	free(text);

@@ -10,3 +10,5 @@
 const char *thp_mode_parse(const char *text, char *buf, size_t len);
 /* Reads THP_ENABLED_PATH; "unknown" if unreadable. */
 const char *thp_mode_read(char *buf, size_t len);
+/* The same for another file of that form (THP "defrag"). */
+const char *thp_mode_read_path(const char *path, char *buf, size_t len);

@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
 	build-essential meson ninja-build pkg-config
-	libevent-dev libsystemd-dev libyaml-dev libjansson-dev uthash-dev libcmocka-dev
+	libevent-dev libsystemd-dev libyaml-dev libjansson-dev uthash-dev libcmocka-dev zlib1g-dev
 	socat jq util-linux procps python3 passwd
 	systemd systemd-container debootstrap
 	clang-format cppcheck valgrind

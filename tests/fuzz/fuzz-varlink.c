@@ -103,7 +103,8 @@ static void dispatch(struct manager *m, const struct peer *peer, const struct va
 	struct call_flags flags = {.more = call->more};
 	struct method_reply reply = {0};
 
-	fuzz_check(methods_call(m, peer, call->method, call->parameters, &flags, &reply) == 0);
+	fuzz_check(methods_call(m, NULL, peer, call->method, call->parameters, &flags, &reply) ==
+		   0);
 	fuzz_check(!reply.error || known_error(reply.error));
 	if (call->oneway) {
 		json_decref(reply.parameters);
@@ -144,7 +145,7 @@ static void fuzz_call(struct manager *m, const struct varlink_call *call)
 	fuzz_check(manager_counters(m)->reload_failures + manager_counters(m)->reloads == reloads);
 	if (is_call(call, "io.thpd.Manager.GetCounters") ||
 	    is_call(call, "io.thpd.Manager.Reload")) {
-		methods_call(m, &user, call->method, call->parameters, &flags, &reply);
+		methods_call(m, NULL, &user, call->method, call->parameters, &flags, &reply);
 		fuzz_check(reply.error && strcmp(reply.error, VARLINK_ERR_PERMISSION) == 0);
 		json_decref(reply.parameters);
 	}
