@@ -195,16 +195,22 @@ static void build_status(struct view *v, const json_t *p)
 	table_add_column(t, "REASON", "reason", ALIGN_LEFT);
 	table_add_column(t, "CGROUP", "cgroup", ALIGN_LEFT);
 	table_add_column(t, "ENDS", "ends", ALIGN_LEFT);
+	table_add_column(t, "WHY", "detail", ALIGN_LEFT);
 	json_array_foreach(pauses, i, x)
 	{
+		const char *reason = jget_str_or(x, "reason", "-");
+
 		table_add_row(t);
-		table_cell(t, COLOR_YELLOW, "%s", jget_str_or(x, "reason", "-"));
+		table_cell(t, COLOR_YELLOW, "%s", reason);
 		table_cell(t, COLOR_NONE, "%s", jget_str_or(x, "cgroup", "-"));
-		/* An operator pause has no end: it lasts until 'thpctl resume'. */
+		/* An operator pause lasts until 'thpctl resume', a pressure pause
+		 * until memory pressure falls. */
 		table_cell(t, COLOR_NONE, "%s",
 			   json_is_number(json_object_get(x, "remaining_sec"))
 			       ? fmt_relative(jget_real(x, "remaining_sec"), a, sizeof(a))
-			       : "on resume");
+			   : streq(reason, "pressure") ? "when pressure falls"
+						       : "on resume");
+		table_cell(t, COLOR_NONE, "%s", jget_str_or(x, "detail", "-"));
 	}
 	build_kernel_features(v, p);
 }

@@ -982,9 +982,11 @@ static void parse_policies(struct pctx *c, const struct ynode *n, struct thpd_co
 	free(seen);
 }
 
-enum { DK_SCAN_INTERVAL, DK_MAX_COLLAPSE_RATE, DK_SOCKET, DK_SMAPS_REFRESH, DK_MAX };
+enum { DK_SCAN_INTERVAL, DK_MAX_COLLAPSE_RATE, DK_SOCKET, DK_SMAPS_REFRESH, DK_PRESSURE, DK_MAX };
 static const char *const daemon_keys[DK_MAX] = {"scan_interval", "max_collapse_rate", "socket",
-						"smaps_refresh"};
+						"smaps_refresh", "pressure"};
+enum { PRK_SOME, PRK_FULL, PRK_MAX };
+static const char *const pressure_keys[PRK_MAX] = {"some", "full"};
 
 static void parse_daemon(struct pctx *c, const struct ynode *n, struct daemon_config *d)
 {
@@ -1020,6 +1022,16 @@ static void parse_daemon(struct pctx *c, const struct ynode *n, struct daemon_co
 	}
 	if ((v = f[DK_SMAPS_REFRESH].val))
 		get_uint32(c, v, "daemon.smaps_refresh", 1, &d->smaps_refresh);
+	struct field pr[PRK_MAX];
+	if ((v = f[DK_PRESSURE].val) &&
+	    map_fields(c, v, "daemon.pressure", true, pressure_keys, PRK_MAX, pr)) {
+		if (pr[PRK_SOME].val)
+			get_percent(c, pr[PRK_SOME].val, "daemon.pressure.some",
+				    &d->pressure_some_bp);
+		if (pr[PRK_FULL].val)
+			get_percent(c, pr[PRK_FULL].val, "daemon.pressure.full",
+				    &d->pressure_full_bp);
+	}
 }
 
 enum { RK_EAGAIN, RK_ENOMEM, RK_EBUSY, RK_MAX };
@@ -1101,6 +1113,8 @@ void config_init(struct thpd_config *cfg)
 	cfg->daemon.scan_interval_usec = DEFAULT_SCAN_INTERVAL_USEC;
 	cfg->daemon.max_collapse_rate = DEFAULT_MAX_COLLAPSE_RATE;
 	cfg->daemon.smaps_refresh = DEFAULT_SMAPS_REFRESH;
+	cfg->daemon.pressure_some_bp = DEFAULT_PRESSURE_SOME_BP;
+	cfg->daemon.pressure_full_bp = DEFAULT_PRESSURE_FULL_BP;
 	cfg->retry.eagain_initial_usec = DEFAULT_EAGAIN_INITIAL_USEC;
 	cfg->retry.eagain_max_usec = DEFAULT_EAGAIN_MAX_USEC;
 	cfg->retry.eagain_attempts = DEFAULT_EAGAIN_ATTEMPTS;

@@ -65,6 +65,10 @@ struct daemon_config {
 	uint64_t max_collapse_rate; /* bytes/s, all targets together; 0 = unlimited */
 	char *socket_path;	    /* NULL = built-in default or --socket */
 	uint32_t smaps_refresh;	    /* full smaps re-read every N scans */
+	/* Memory pressure (PSI avg10, basis points) above which collapsing
+	 * pauses, system-wide and in a target's cgroup; 0 = not watched. */
+	uint32_t pressure_some_bp;
+	uint32_t pressure_full_bp;
 };
 
 struct thpd_config {
@@ -78,6 +82,8 @@ struct thpd_config {
 #define DEFAULT_SCAN_INTERVAL_USEC  (2 * 1000000ULL)
 #define DEFAULT_MAX_COLLAPSE_RATE   (1ULL << 30) /* 1 GiB/s */
 #define DEFAULT_SMAPS_REFRESH	    5
+#define DEFAULT_PRESSURE_SOME_BP    1000 /* 10%: tasks wait on memory 10% of the time */
+#define DEFAULT_PRESSURE_FULL_BP    200	 /* 2%: all tasks wait on memory 2% of the time */
 #define DEFAULT_EAGAIN_INITIAL_USEC (100 * 1000ULL)
 #define DEFAULT_EAGAIN_MAX_USEC	    (10 * 1000000ULL)
 #define DEFAULT_EAGAIN_ATTEMPTS	    8

@@ -36,6 +36,10 @@ struct manager {
 
 	struct pause enomem_pause;
 	struct memcg_pause *memcg_pauses;
+	/* Memory pressure (PSI): collapsing pauses while it is high. */
+	struct event *pressure_ev;
+	bool pressure_high;
+	char pressure_why[96]; /* the figure that decided, last reading */
 
 	struct event *tick_ev, *kick_ev, *connector_ev, *exec_batch_ev;
 	int connector_fd;

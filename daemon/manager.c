@@ -20,6 +20,7 @@
 #include "log.h"
 #include "plan.h"
 #include "policy.h"
+#include "pressure.h"
 #include "scan.h"
 #include "thpmode.h"
 #include "units.h"
@@ -112,13 +113,23 @@ static bool policy_is_refs(const struct policy *p)
 
 /* ---- budgets ---------------------------------------------------------- */
 
-/* Burst: one scan interval's worth (at least one second) of the rate. */
-static uint64_t burst_for(uint64_t rate, uint64_t interval_usec)
+/*
+ * Pacing: the buckets hold PACE_WINDOW_USEC worth of the rate (at least one
+ * chunk), so a rate is spent evenly, a few chunks every window, and never
+ * as one burst of a whole scan interval. Each collapse stalls the target's
+ * threads that touch that 2 MiB or its memory map for a few hundred
+ * microseconds; spread out, those stalls stay out of a service's tail
+ * latency (bench/collapse-impact.sh measures it).
+ */
+#define PACE_WINDOW_USEC (100 * 1000ULL)
+
+static uint64_t burst_for(uint64_t rate)
 {
-	uint64_t secs = MAX(interval_usec, USEC_PER_SEC) / USEC_PER_SEC;
 	if (rate == 0)
 		return 0;
-	return rate > UINT64_MAX / secs ? UINT64_MAX : rate * secs;
+	if (rate > UINT64_MAX / PACE_WINDOW_USEC)
+		return UINT64_MAX;
+	return MAX(rate * PACE_WINDOW_USEC / USEC_PER_SEC, (uint64_t)PMD_SIZE_2M);
 }
 
 static int budgets_rebuild(struct manager *m, const struct thpd_config *old_cfg,
@@ -131,7 +142,7 @@ static int budgets_rebuild(struct manager *m, const struct thpd_config *old_cfg,
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->n_policies; i++) {
 		const struct policy *p = &cfg->policies[i];
-		uint64_t burst = burst_for(p->max_rate, cfg->daemon.scan_interval_usec);
+		uint64_t burst = burst_for(p->max_rate);
 		tb_init(&tb[i], p->max_rate, burst, now);
 		/* Keep the fill of a policy that survives the reload by name. */
 		for (size_t j = 0; old_cfg && j < old_cfg->n_policies; j++)
@@ -143,7 +154,7 @@ static int budgets_rebuild(struct manager *m, const struct thpd_config *old_cfg,
 	free(m->policy_tb);
 	m->policy_tb = tb;
 	uint64_t grate = cfg->daemon.max_collapse_rate;
-	uint64_t gburst = burst_for(grate, cfg->daemon.scan_interval_usec);
+	uint64_t gburst = burst_for(grate);
 	if (old_cfg)
 		tb_reconfigure(&m->global_tb, grate, gburst, now);
 	else
@@ -735,6 +746,62 @@ static void check_enomem_resume(struct manager *m, uint64_t now)
 	}
 }
 
+/* ---- memory pressure -------------------------------------------------- */
+
+/* PSI's avg10 is recomputed every 2 s: read it as often. */
+#define PRESSURE_CHECK_USEC (2 * USEC_PER_SEC)
+
+/*
+ * Collapsing allocates a huge page and copies 2 MiB into it: while tasks
+ * stall on memory (PSI "some" or "full" above the policy's thresholds),
+ * thpd waits. /proc/pressure/memory is computed by the kernel on read and
+ * never waits for I/O, so it is read on the loop.
+ */
+static void check_pressure(struct manager *m, uint64_t now)
+{
+	const struct daemon_config *d = &m->cfg->cfg->daemon;
+	struct psi_avg v = {0};
+	char *buf, why[sizeof(m->pressure_why)];
+	size_t len;
+	bool high = false;
+
+	if (d->pressure_some_bp || d->pressure_full_bp) {
+		if (read_file_at(AT_FDCWD, "/proc/pressure/memory", &buf, &len) < 0)
+			return; /* no PSI (psi=0): nothing to go by */
+		int r = psi_parse(buf, len, &v);
+		free(buf);
+		if (r < 0)
+			return;
+		high = psi_high(&v, d->pressure_some_bp, d->pressure_full_bp, m->pressure_high, why,
+				sizeof(why));
+		snprintf(m->pressure_why, sizeof(m->pressure_why), "%s", why);
+	}
+	if (high == m->pressure_high)
+		return;
+	m->pressure_high = high;
+	emit(m,
+	     &(struct manager_event){.type = high ? MANAGER_EVENT_PAUSE : MANAGER_EVENT_RESUME,
+				     .reason = "pressure"},
+	     NULL);
+	if (high) {
+		log_notice("memory pressure (%s): pausing all collapses until it falls to half",
+			   m->pressure_why);
+	} else {
+		log_notice("memory pressure fell (%s): collapsing again", m->pressure_why);
+		schedule_kick(m, now);
+	}
+}
+
+static void on_pressure_timer(evutil_socket_t fd, short what, void *arg)
+{
+	check_pressure(arg, now_usec());
+}
+
+const char *manager_pressure_detail(const struct manager *m)
+{
+	return m->pressure_high ? m->pressure_why : NULL;
+}
+
 /* ---- collapsing ------------------------------------------------------- */
 
 static void on_collapse_done(struct work *w, bool cancelled, void *userdata);
@@ -782,7 +849,7 @@ static void plan_and_submit(struct manager *m, struct target *t)
 	if (m->stopping || t->collapsing || t->scanning || t->rescan_needed ||
 	    t->state != TARGET_ACTIVE)
 		return;
-	if (m->operator_paused || pause_active(&m->enomem_pause, now) ||
+	if (m->operator_paused || m->pressure_high || pause_active(&m->enomem_pause, now) ||
 	    manager_memcg_paused(m, t->memcg, now))
 		return;
 	if (policy_is_refs(t->policy) && !t->hot_valid)
@@ -1158,8 +1225,13 @@ int manager_start(struct manager *m)
 		return -ENOMEM;
 	m->kick_ev = event_new(m->base, -1, 0, on_kick, m);
 	m->exec_batch_ev = event_new(m->base, -1, 0, on_exec_batch, m);
-	if (!m->kick_ev || !m->exec_batch_ev)
+	m->pressure_ev = event_new(m->base, -1, EV_PERSIST, on_pressure_timer, m);
+	if (!m->kick_ev || !m->exec_batch_ev || !m->pressure_ev)
 		return -ENOMEM;
+	struct timeval ptv = usec_to_tv(PRESSURE_CHECK_USEC);
+	if (event_add(m->pressure_ev, &ptv) < 0)
+		return -ENOMEM;
+	check_pressure(m, now_usec());
 	r = arm_tick(m);
 	if (r < 0)
 		return r;
@@ -1200,6 +1272,8 @@ void manager_stop(struct manager *m)
 		event_del(m->connector_ev);
 	if (m->exec_batch_ev)
 		event_del(m->exec_batch_ev);
+	if (m->pressure_ev)
+		event_del(m->pressure_ev);
 }
 
 void manager_free(struct manager *m)
@@ -1223,6 +1297,8 @@ void manager_free(struct manager *m)
 		event_free(m->connector_ev);
 	if (m->exec_batch_ev)
 		event_free(m->exec_batch_ev);
+	if (m->pressure_ev)
+		event_free(m->pressure_ev);
 	free(m->exec_pids);
 	if (m->connector_fd >= 0)
 		close(m->connector_fd);
@@ -1338,6 +1414,10 @@ const char *manager_pause_reason(const struct manager *m, uint64_t now, uint64_t
 	if (pause_active(&m->enomem_pause, now)) {
 		*until = m->enomem_pause.until_usec;
 		return "enomem";
+	}
+	if (m->pressure_high) {
+		*until = 0;
+		return "pressure";
 	}
 	return NULL;
 }

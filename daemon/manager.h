@@ -163,10 +163,14 @@ struct target *manager_targets(const struct manager *m); /* uthash head */
 struct target *manager_find_target(const struct manager *m, pid_t pid);
 const struct counters *manager_counters(const struct manager *m);
 uint64_t manager_started_usec(const struct manager *m);
-/* Global pause in force ("operator" or "enomem"), NULL if none; *until is
- * 0 for an operator pause (until resumed). */
+/* Global pause in force ("operator", "enomem" or "pressure"), NULL if none;
+ * *until is 0 when it has no set end (operator: until resumed; pressure:
+ * until it falls). */
 const char *manager_pause_reason(const struct manager *m, uint64_t now, uint64_t *until);
 const struct memcg_pause *manager_memcg_pauses(const struct manager *m);
+/* While memory pressure pauses collapsing: the PSI figure that decided
+ * ("some avg10 12.30% > 10.00%"); NULL otherwise. */
+const char *manager_pressure_detail(const struct manager *m);
 bool manager_memcg_paused(const struct manager *m, const char *memcg, uint64_t now);
 unsigned manager_config_generation(const struct manager *m);
 /* One-line summary for sd_notify STATUS=. */

@@ -254,10 +254,14 @@ static json_t *pauses_json(const struct manager *m, uint64_t now)
 	uint64_t until;
 	const char *why = manager_pause_reason(m, now, &until);
 
-	if (why)
+	if (why) {
+		const char *detail = streq(why, "pressure") ? manager_pressure_detail(m) : NULL;
+
 		json_array_append_new(
-		    a, json_pack("{s:s, s:n, s:o}", "reason", why, "cgroup", "remaining_sec",
-				 until ? json_real((double)(until - now) / 1e6) : json_null()));
+		    a, json_pack("{s:s, s:n, s:o, s:s?}", "reason", why, "cgroup", "remaining_sec",
+				 until ? json_real((double)(until - now) / 1e6) : json_null(),
+				 "detail", detail));
+	}
 	for (const struct memcg_pause *p = manager_memcg_pauses(m); p; p = p->hh.next)
 		if (pause_active(&p->pause, now))
 			json_array_append_new(

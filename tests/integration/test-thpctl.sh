@@ -220,7 +220,7 @@ expect 0 --json status
 jcheck '(.pauses | length) == 1 and .pauses[0].reason == "operator" and .pauses[0].remaining_sec == null'
 expect 0 status
 grep -q '^ *Pauses: 1 active$' <<<"$OUT" || fail "status: $OUT"
-grep -Eq '^operator +- +on resume$' <<<"$OUT" || fail "status: $OUT"
+grep -Eq '^operator +- +on resume +-$' <<<"$OUT" || fail "status: $OUT"
 expect 1 collapse "$cap"
 [[ $ERR == "thpctl: target $cap is not active (daemon-paused)" ]] || fail "collapse while paused: $ERR"
 expect 0 --json resume

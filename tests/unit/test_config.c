@@ -262,6 +262,23 @@ static void test_defaults_applied(void **state)
 	assert_int_equal(cfg.daemon.scan_interval_usec, DEFAULT_SCAN_INTERVAL_USEC);
 	assert_int_equal(cfg.retry.eagain_attempts, 3);
 	assert_int_equal(cfg.retry.eagain_initial_usec, DEFAULT_EAGAIN_INITIAL_USEC);
+	assert_int_equal(cfg.daemon.pressure_some_bp, DEFAULT_PRESSURE_SOME_BP);
+	assert_int_equal(cfg.daemon.pressure_full_bp, DEFAULT_PRESSURE_FULL_BP);
+	config_free(&cfg);
+
+	/* Pressure thresholds: one given, the other keeps its default; 0% turns
+	 * one off. */
+	expect_ok("daemon: {pressure: {some: 25%}}\n"
+		  "policies: [{name: x, match: {comm: x}}]\n",
+		  &cfg);
+	assert_int_equal(cfg.daemon.pressure_some_bp, 2500);
+	assert_int_equal(cfg.daemon.pressure_full_bp, DEFAULT_PRESSURE_FULL_BP);
+	config_free(&cfg);
+	expect_ok("daemon: {pressure: {some: 0%, full: 0.5%}}\n"
+		  "policies: [{name: x, match: {comm: x}}]\n",
+		  &cfg);
+	assert_int_equal(cfg.daemon.pressure_some_bp, 0);
+	assert_int_equal(cfg.daemon.pressure_full_bp, 50);
 	config_free(&cfg);
 }
 
@@ -313,7 +330,7 @@ static void test_err_unknown_key(void **state)
 {
 	expect_error("daemon:\n  scan_intervall: 2s\n", 2, 3,
 		     "daemon.scan_intervall: unknown key \"scan_intervall\" (expected one of: "
-		     "scan_interval, max_collapse_rate, socket, smaps_refresh)");
+		     "scan_interval, max_collapse_rate, socket, smaps_refresh, pressure)");
 	expect_error("deamon: {}\npolicies: [{name: a, match: {comm: x}}]\n", 1, 1,
 		     "deamon: unknown key \"deamon\" (expected one of: daemon, retry, policies)");
 	expect_error("policies:\n  - name: a\n    match: {comm: x, pid: 1}\n", 3, 22,
@@ -361,6 +378,10 @@ static void test_err_percent(void **state)
 		     "bad percentage \"101%\"");
 	expect_error("policies:\n  - {name: a, match: {comm: x}, hotness: refs, min_hot: half}\n",
 		     2, 57, "policies[0].min_hot: bad percentage");
+	expect_error("daemon: {pressure: {some: 10}}\n", 1, 27,
+		     "daemon.pressure.some: bad percentage \"10\"");
+	expect_error("daemon: {pressure: {sum: 10%}}\n", 1, 21,
+		     "daemon.pressure.sum: unknown key \"sum\" (expected one of: some, full)");
 	/* min_hot only means something with hotness: refs. */
 	expect_error("policies:\n  - name: a\n    match: {comm: x}\n    min_hot: 10%\n", 4, 5,
 		     "policies[0].min_hot: only used with \"hotness: refs\"");

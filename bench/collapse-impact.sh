@@ -1,0 +1,159 @@
+#!/bin/bash
+# bench/collapse-impact.sh: what a live service feels while thpd collapses it.
+#
+# A redis-server with REDIS_KEYS keys (64-byte values, ~600 MiB for 3 M) on a
+# private port; redis-benchmark GETs without pipelining from 20 clients. Per
+# round, in one run and back to back:
+#   idle-a, idle-b  two measurements with nothing else running (the noise:
+#                   their p99 ratio is what "no effect" looks like here)
+#   before          just before thpd starts
+#   during          while thpd collapses redis at the policy's rates (the
+#                   shipped default policy's max_rate and max_collapse_rate
+#                   unless RATE / GLOBAL_RATE say otherwise)
+# and reports p50/p99 during/before and idle-b/idle-a, medians over ROUNDS.
+# A "during" measurement counts only if the collapse overlapped it (thpd
+# collapsed >= 50% of redis's anon memory while redis-benchmark ran).
+#
+# Usage (root; builds nothing):
+#   BUILD_DIR=build bench/collapse-impact.sh [--smoke]
+# Environment: BUILD_DIR (build), ROUNDS (3), REDIS_KEYS (3000000),
+#   REQUESTS (GETs per measurement; default: about 3 s worth, measured),
+#   RATE / GLOBAL_RATE (collapse rates; default: the shipped policy's),
+#   OUT (a file to append the summary to).
+# Prints one line per measurement and a summary; the last line is
+#   "impact: p99 during/before MEDIAN (ROUNDS rounds: R1 R2 R3); idle noise MEDIAN".
+# Exit status: 0 done, 1 a step failed, 77 not root or redis missing.
+set -euo pipefail
+export LC_ALL=C
+cd "$(dirname "$0")/.."
+SRC=$PWD
+BUILD_DIR=${BUILD_DIR:-build}
+ROUNDS=${ROUNDS:-3}
+REDIS_KEYS=${REDIS_KEYS:-3000000}
+if [[ ${1:-} == --smoke ]]; then
+	ROUNDS=1
+	REDIS_KEYS=200000
+fi
+THPD=$SRC/$BUILD_DIR/daemon/thpd
+THPCTL=$SRC/$BUILD_DIR/client/thpctl
+
+log() { printf '%s\n' "$*" >&2; }
+die() {
+	log "collapse-impact: $*"
+	exit 1
+}
+[[ $(id -u) == 0 ]] || {
+	log "collapse-impact: needs root (process_madvise on another process); skipped"
+	exit 77
+}
+for c in redis-server redis-benchmark redis-cli jq; do
+	command -v $c >/dev/null || {
+		log "collapse-impact: $c missing (apt-get install redis-server redis-tools jq); skipped"
+		exit 77
+	}
+done
+[[ -x $THPD && -x $THPCTL ]] || die "build first: ninja -C $BUILD_DIR"
+
+# The shipped default policy's rates, unless overridden.
+shipped_rate() { # shipped_rate KEY -> value from config/thpd.yaml
+	awk -v k="$1:" '$1 == k { print $2; exit }' "$SRC/config/thpd.yaml"
+}
+RATE=${RATE:-$(shipped_rate max_rate)}
+GLOBAL_RATE=${GLOBAL_RATE:-$(shipped_rate max_collapse_rate)}
+[[ -n $RATE && -n $GLOBAL_RATE ]] || die "cannot read the rates from config/thpd.yaml"
+
+WORK=$(mktemp -d /tmp/thpd-impact.XXXXXX)
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+stop_pid() {
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+cat >"$WORK/thpd.yaml" <<EOF
+daemon: {scan_interval: 5s, max_collapse_rate: $GLOBAL_RATE}
+policies:
+  - name: redis
+    match: {comm: [redis-server]}
+    hotness: none
+    min_present: 90%
+    max_rate: $RATE
+EOF
+"$THPD" --check-config -c "$WORK/thpd.yaml" >/dev/null || die "bad generated config"
+
+PORT=17581
+anon_huge_pct() { # % of the process's anonymous memory in huge pages
+	awk '/^Anonymous:/ { a = $2 } /^AnonHugePages:/ { h = $2 }
+		END { printf "%.1f", a ? 100 * h / a : 0 }' "/proc/$1/smaps_rollup"
+}
+start_redis() {
+	local i
+	redis-server --bind 127.0.0.1 --port $PORT --dir "$WORK" --save "" --appendonly no \
+		--daemonize no --logfile "$WORK/redis.log" --protected-mode yes &
+	REDIS_PID=$!
+	PIDS+=("$REDIS_PID")
+	for ((i = 0; i < 200; i++)); do
+		[[ $(redis-cli -p $PORT ping 2>/dev/null) == PONG ]] && break
+		sleep 0.05
+	done
+	# Keys named as redis-benchmark -r names them, so every GET hits.
+	awk -v n="$REDIS_KEYS" 'BEGIN {
+		v = sprintf("%064d", 7)
+		for (i = 0; i < n; i++)
+			printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$64\r\n%s\r\n", i, v
+	}' | redis-cli -p $PORT --pipe >"$WORK/fill" 2>&1 || die "redis fill failed"
+	[[ $(redis-cli -p $PORT dbsize) == "$REDIS_KEYS" ]] || die "redis fill incomplete"
+}
+# measure NAME: one redis-benchmark run; sets P50 P99 RPS
+measure() {
+	local csv
+	csv=$(redis-benchmark -h 127.0.0.1 -p $PORT -t get -r "$REDIS_KEYS" -n "$REQUESTS" \
+		-c 20 --csv 2>/dev/null) || die "redis-benchmark failed"
+	read -r RPS P50 P99 < <(awk -F'"' '$2 == "GET" { print $4, $10, $14 }' <<<"$csv")
+	[[ -n ${P99:-} ]] || die "no latency figures from redis-benchmark: $csv"
+	log "  $1: $RPS GET/s, p50 $P50 ms, p99 $P99 ms, redis $(anon_huge_pct "$REDIS_PID")% huge"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }'; }
+median() { tr ' ' '\n' <<<"$*" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+P99_RATIOS=() P50_RATIOS=() NOISE=()
+log "collapse-impact: redis $REDIS_KEYS keys, GET, 20 clients, no pipelining; thpd max_rate $RATE, max_collapse_rate $GLOBAL_RATE; $ROUNDS rounds"
+for ((round = 1; round <= ROUNDS; round++)); do
+	start_redis
+	if [[ -z ${REQUESTS:-} ]]; then # about 3 s worth at this machine's speed
+		REQUESTS=20000
+		measure calibrate
+		REQUESTS=$(awk -v r="$RPS" 'BEGIN { printf "%d", r * 3 }')
+	fi
+	measure idle-a
+	ia=$P99
+	measure idle-b
+	NOISE+=("$(ratio "$P99" "$ia")")
+	measure before
+	b50=$P50 b99=$P99
+	"$THPD" -f -c "$WORK/thpd.yaml" -s "$WORK/thpd.sock" -l warning 2>>"$WORK/thpd.log" &
+	THPD_PID=$!
+	PIDS+=("$THPD_PID")
+	h0=$(anon_huge_pct "$REDIS_PID")
+	measure during
+	h1=$(anon_huge_pct "$REDIS_PID")
+	if awk -v a="$h0" -v b="$h1" 'BEGIN { exit !(b - a >= 50) }'; then
+		P99_RATIOS+=("$(ratio "$P99" "$b99")")
+		P50_RATIOS+=("$(ratio "$P50" "$b50")")
+		log "  round $round: p99 during/before ${P99_RATIOS[-1]}, p50 ${P50_RATIOS[-1]} (huge ${h0}% -> ${h1}% while measured), idle noise ${NOISE[-1]}"
+	else
+		log "  round $round: the collapse did not overlap the measurement (huge ${h0}% -> ${h1}%): not counted"
+	fi
+	stop_pid "$THPD_PID"
+	stop_pid "$REDIS_PID"
+done
+((${#P99_RATIOS[@]} > 0)) || die "no round overlapped a collapse"
+summary="impact: p99 during/before $(median "${P99_RATIOS[@]}") (${#P99_RATIOS[@]} rounds: ${P99_RATIOS[*]}); p50 $(median "${P50_RATIOS[@]}"); idle noise p99 $(median "${NOISE[@]}") (${NOISE[*]})"
+[[ -z ${OUT:-} ]] || echo "$summary" >>"$OUT"
+echo "$summary"
