@@ -1301,7 +1301,7 @@ void manager_free(struct manager *m)
 		event_free(m->pressure_ev);
 	free(m->exec_pids);
 	if (m->connector_fd >= 0)
-		close(m->connector_fd);
+		proc_connector_close(m->connector_fd);
 	state_free_pending(m);
 	discover_cache_free(m->discover_cache); /* workers are gone */
 	free(m->state_dir);
@@ -1467,8 +1467,13 @@ int manager_resume(struct manager *m, pid_t pid)
 		t = manager_find_target(m, pid);
 		if (!t)
 			return -ESRCH;
-		if (t->state == TARGET_PAUSED)
+		if (t->state == TARGET_PAUSED) {
 			t->state = TARGET_ACTIVE;
+			/* It may have changed while paused (e.g. PR_SET_THP_DISABLE):
+			 * scan before sending any chunk of the old table. */
+			t->rescan_needed = true;
+			submit_scan(m, t);
+		}
 		log_notice("target %d (%s) resumed by operator", (int)t->pid, t->comm);
 	} else {
 		m->operator_paused = false;
