@@ -7,6 +7,7 @@ packages=(
 	socat jq util-linux procps python3 passwd
 	systemd systemd-container debootstrap
 	clang-format cppcheck valgrind
+	qemu-system-x86 busybox-static
 )
 missing=()
 for p in "${packages[@]}"; do
