@@ -10,12 +10,21 @@ set -euo pipefail
 : "${SMAPS_HUGE:?SMAPS_HUGE must point at tests/fixtures/smaps-huge}"
 
 TEST_NAME=$(basename "$0" .sh)
-# THPD_VALGRIND=1 runs thpd under valgrind memcheck (CI does it for the whole
-# suite); deadlines stretch by TIME_SCALE (default 1, 10 under valgrind).
+# Deadlines stretch by TIME_SCALE, a positive integer: THPD_TEST_TIME_SCALE
+# (default 1; qemu guests under software emulation run everything about 5-10x
+# slower and set 5 or 10), times 10 when THPD_VALGRIND=1 runs thpd under
+# valgrind memcheck (CI does it for the whole suite). TIME_SCALE itself, if
+# set, overrides both. Use scaled SECONDS for a deadline of your own;
+# wait_until scales by itself.
+THPD_TEST_TIME_SCALE=${THPD_TEST_TIME_SCALE:-1}
+if [[ ! $THPD_TEST_TIME_SCALE =~ ^[1-9][0-9]{0,3}$ ]]; then
+	echo "FAIL: THPD_TEST_TIME_SCALE must be an integer 1..9999, not '$THPD_TEST_TIME_SCALE'" >&2
+	exit 1
+fi
 if [[ ${THPD_VALGRIND:-0} == 1 ]]; then
-	TIME_SCALE=${TIME_SCALE:-10}
+	TIME_SCALE=${TIME_SCALE:-$((10 * THPD_TEST_TIME_SCALE))}
 else
-	TIME_SCALE=${TIME_SCALE:-1}
+	TIME_SCALE=${TIME_SCALE:-$THPD_TEST_TIME_SCALE}
 fi
 WORK=$(mktemp -d "/tmp/thpd-${TEST_NAME}.XXXXXX")
 SOCK="$WORK/control.sock"
@@ -92,6 +101,8 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
+# A command that fails outside a check ends the test (set -e): say which.
+trap 'echo "FAIL: $TEST_NAME line $LINENO: exit status $? from: $BASH_COMMAND" >&2' ERR
 
 on_exit() {
 	CLEANUPS+=("$1")
@@ -132,11 +143,13 @@ write_config() {
 
 # start_thpd [EXTRA ARGS]: start thpd in the foreground on the private socket
 # and wait until it answers.
+# shellcheck disable=SC2120 # most callers pass no extra arguments
 start_thpd() {
 	local wrapper=()
 	if [[ ${THPD_VALGRIND:-0} == 1 ]]; then
 		# Only leaks thpd made: "definite" and "indirect"; libraries' one-time
 		# allocations still reachable at exit are not leaks.
+		# shellcheck disable=SC2054 # the commas are in valgrind's option values
 		wrapper=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect
 			--errors-for-leak-kinds=definite,indirect --track-fds=no
 			"--log-file=$WORK/valgrind.%p.log")
@@ -144,15 +157,14 @@ start_thpd() {
 	"${wrapper[@]}" "$THPD" --foreground --config "$CONF" --socket "$SOCK" --log-level debug "$@" \
 		>>"$LOG" 2>&1 &
 	THPD_PID=$!
-	local i
-		for i in $(seq 1 $((100 * TIME_SCALE))); do
+	for _ in $(seq 1 $((100 * TIME_SCALE))); do
 		if [[ -S $SOCK ]] && vcall io.thpd.Manager.GetStatus >/dev/null 2>&1; then
 			return 0
 		fi
 		kill -0 "$THPD_PID" 2>/dev/null || fail "thpd exited during start-up"
 		sleep 0.05
 	done
-	fail "thpd did not answer on $SOCK within 5 s"
+	fail "thpd did not answer on $SOCK within $((5 * TIME_SCALE)) s"
 }
 
 stop_thpd() {
@@ -163,10 +175,13 @@ stop_thpd() {
 }
 
 # vcall METHOD [PARAMS_JSON]: one Varlink call; prints the reply object.
+# The request is made before socat starts: in a slow (emulated) guest, jq
+# can take longer to start than socat's -T inactivity timeout, and socat
+# then quits and the pipeline dies of SIGPIPE.
 vcall() {
-	local method=$1 params=${2:-"{}"}
-	jq -cn --arg m "$method" --argjson p "$params" '{method: $m, parameters: $p}' |
-		tr '\n' '\0' | socat -t5 -T5 - "UNIX-CONNECT:$SOCK" | tr -d '\0'
+	local method=$1 params=${2:-"{}"} req t=$((5 * TIME_SCALE))
+	req=$(jq -cn --arg m "$method" --argjson p "$params" '{method: $m, parameters: $p}') || return
+	printf '%s\0' "$req" | socat -t"$t" -T"$t" - "UNIX-CONNECT:$SOCK" | tr -d '\0'
 }
 
 # target_json PID: the GetTarget reply parameters (empty if absent).
@@ -187,13 +202,13 @@ start_target() {
 	"$THP_TARGET" --ready-file "$ready" "$@" >"$WORK/$name.out" 2>&1 &
 	local pid=$!
 	CHILD_PIDS+=("$pid")
-	local i
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 $((200 * TIME_SCALE))); do
 		[[ -f $ready ]] && break
 		kill -0 "$pid" 2>/dev/null || fail "thp-target $name exited: $(cat "$WORK/$name.out")"
 		sleep 0.05
 	done
 	[[ -f $ready ]] || fail "thp-target $name not ready"
+	# shellcheck disable=SC2034 # for the caller
 	READY=$ready
 }
 
@@ -204,8 +219,8 @@ ready_get() {
 
 # wait_step FILE N: wait until the target reports step >= N.
 wait_step() {
-	local i s
-	for i in $(seq 1 200); do
+	local s
+	for _ in $(seq 1 $((200 * TIME_SCALE))); do
 		s=$(ready_get "$1" step)
 		[[ -n $s && $s -ge $2 ]] && return 0
 		sleep 0.05
@@ -218,20 +233,112 @@ huge_kb() {
 	"$SMAPS_HUGE" "$1" "$2" "$3" | sed -n 's/.*huge_kb=\([0-9]*\).*/\1/p'
 }
 
-# wait_until SECONDS CMD...: poll CMD every 0.1 s; 0 once it succeeds.
-# SECONDS stretch by TIME_SCALE (slow runs under valgrind).
+# wait_until SECONDS CMD...: poll CMD every 0.1 s (times THPD_TEST_TIME_SCALE,
+# at most 1 s: in an emulated guest every poll costs as much); 0 once it
+# succeeds.
+# SECONDS stretch by TIME_SCALE (slow runs under valgrind or emulation).
 wait_until() {
-	local deadline=$(($(date +%s%N) + $1 * TIME_SCALE * 1000000000))
+	local deadline=$(($(date +%s%N) + $1 * TIME_SCALE * 1000000000)) pause=0.$THPD_TEST_TIME_SCALE
+	((THPD_TEST_TIME_SCALE < 10)) || pause=1
 	shift
 	while (($(date +%s%N) < deadline)); do
 		if "$@"; then
 			return 0
 		fi
-		sleep 0.1
+		sleep "$pause"
 	done
 	return 1
 }
 
 thpd_alive() {
 	kill -0 "$THPD_PID" 2>/dev/null || fail "thpd died"
+}
+
+# scaled SECONDS: SECONDS stretched by TIME_SCALE (integers).
+scaled() {
+	echo $(($1 * TIME_SCALE))
+}
+
+# is_num VALUE: VALUE is a decimal integer. In bash, [[ "" -eq 0 ]] and
+# [[ null -eq 0 ]] are true: check with this before comparing numbers that
+# came from a command (huge_kb of a vanished process, jq of an error reply).
+is_num() {
+	[[ $1 =~ ^-?[0-9]+$ ]]
+}
+
+# jnum FILTER JSON [JQ ARGS...]: the integer that jq FILTER selects from JSON;
+# fails the test when it is anything else (null, missing, an error reply).
+# Use as v=$(jnum ...), never with local: set -e then ends the test.
+jnum() {
+	local filter=$1 json=$2 v
+	shift 2
+	if ! v=$(jq -e "$@" "($filter) | numbers" <<<"$json" 2>/dev/null) || ! is_num "$v"; then
+		fail "jq '$filter' is not an integer in: ${json:0:600}"
+	fi
+	echo "$v"
+}
+
+# range_kb PID START END FIELD: the kB of smaps FIELD (AnonHugePages, Rss,
+# ...) summed over the VMAs of PID that lie within [START, END), like
+# smaps-huge, but one awk instead of a bash loop: cheap enough to poll every
+# half second inside a slow (emulated) guest. Prints nothing (status 1) if
+# smaps cannot be read.
+range_kb() {
+	[[ -r /proc/$1/smaps ]] || return 1
+	# shellcheck disable=SC2016 # an awk program
+	awk -v s="$2" -v e="$3" -v f="$4:" '
+		function hex(h, i, v) {
+			h = tolower(h)
+			sub(/^0x/, "", h)
+			v = 0
+			for (i = 1; i <= length(h); i++)
+				v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+			return v
+		}
+		BEGIN { lo = hex(s); hi = hex(e); kb = 0 }
+		$1 ~ /^[0-9a-f]+-[0-9a-f]+$/ {
+			split($1, r, "-")
+			inside = hex(r[1]) >= lo && hex(r[2]) <= hi
+			next
+		}
+		inside && $1 == f { kb += $2 }
+		END { printf "%d\n", kb }' "/proc/$1/smaps" 2>/dev/null
+}
+
+# range_huge_kb PID START END: AnonHugePages (kB) within [START, END).
+range_huge_kb() {
+	range_kb "$1" "$2" "$3" AnonHugePages
+}
+
+# huge_kb_num PID START END: huge_kb (by range_huge_kb), failing the test
+# unless it is a number.
+huge_kb_num() {
+	local kb
+	kb=$(range_huge_kb "$1" "$2" "$3") || true
+	is_num "$kb" || fail "no AnonHugePages figure for pid $1 [$2, $3): '$kb'"
+	echo "$kb"
+}
+
+# smaps_vmas PID: one line per VMA of PID: START END RSS_KB ANON_HUGE_KB
+# (addresses in decimal). Fails (status 1) if smaps cannot be read.
+smaps_vmas() {
+	local smaps key val have=0 s=0 e=0 rss=0 huge=0
+	smaps=$(cat "/proc/$1/smaps" 2>/dev/null) || return 1
+	while read -r key val _; do
+		if [[ $key =~ ^([0-9a-f]+)-([0-9a-f]+)$ ]]; then
+			((have)) && echo "$s $e $rss $huge"
+			s=$((16#${BASH_REMATCH[1]})) e=$((16#${BASH_REMATCH[2]})) rss=0 huge=0 have=1
+		elif [[ $key == Rss: ]]; then
+			rss=$val
+		elif [[ $key == AnonHugePages: ]]; then
+			huge=$val
+		fi
+	done <<<"$smaps"
+	((have)) && echo "$s $e $rss $huge"
+	return 0
+}
+
+# thp_enabled: the THP mode in force (always, madvise or never).
+thp_enabled() {
+	sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled
 }
