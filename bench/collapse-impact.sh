@@ -119,7 +119,7 @@ measure() {
 	[[ -n ${P99:-} ]] || die "no latency figures from redis-benchmark: $csv"
 	log "  $1: $RPS GET/s, p50 $P50 ms, p99 $P99 ms, redis $(anon_huge_pct "$REDIS_PID")% huge"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 median() { tr ' ' '\n' <<<"$*" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 P99_RATIOS=() P50_RATIOS=() NOISE=()

@@ -37,7 +37,7 @@ for rep in $(seq 1 "$REPS"); do
 	"$BUILD/tests/fixtures/thp-target" --name thpt-bench-lat --size "$SIZE" \
 		--ready-file "$work/ready" >/dev/null &
 	t=$!
-	pids+=($t)
+	pids+=("$t")
 	while [[ ! -f $work/ready ]]; do sleep 0.05; done
 	start=$(awk '$1 == "start" {print $2}' "$work/ready")
 	end=$(awk '$1 == "end" {print $2}' "$work/ready")

@@ -30,6 +30,7 @@
  *   random-read --size SIZE [--name COMM] [--thp none|fault|late]
  *               [--ready-file PATH] [--wait] [--reads N]
  *               [--access dependent|independent|both] [--seed N] [--hold]
+ *               [--serve]
  *
  * Ready file (written atomically after touching): "pid N", "start 0xA",
  * "end 0xA", "touch_ms N" lines. Result (stdout, one line
@@ -40,7 +41,14 @@
  * time other processes had the CPU is left out; wall_ns_per_read includes it.
  * huge_pct is AnonHugePages/size of the area when the timed reads start.
  * --hold: after the reads (or right away with --reads 0) stay alive until
- * SIGTERM/SIGINT. Exit status: 0 ok, 1 a system call failed, 2 bad usage.
+ * SIGTERM/SIGINT.
+ * --serve: the paired A/B mode (bench/ab-random-read.sh). After the ready
+ * file, every SIGUSR1 runs one measurement (the result lines as above, the
+ * same READS addresses from the same seed every time, so measurements of
+ * different processes and of the same process later read the same
+ * addresses), then prints "served N" (N counts the measurements); SIGTERM
+ * or SIGINT ends it.
+ * Exit status: 0 ok, 1 a system call failed, 2 bad usage.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,6 +81,7 @@ struct opts {
 	const char *ready_path;
 	bool wait;
 	bool hold;
+	bool serve;
 	bool dependent;
 	bool independent;
 	uint64_t reads;
@@ -101,6 +110,7 @@ static void usage(FILE *f)
 		"Usage: " PROG " --size SIZE [--name COMM] [--thp none|fault|late]\n"
 		"                   [--ready-file PATH] [--wait] [--reads N]\n"
 		"                   [--access dependent|independent|both] [--seed N] [--hold]\n"
+		"                   [--serve]\n"
 		"  -s, --size SIZE        area, multiple of 2M, suffixes M/G\n"
 		"  -n, --name COMM        process name (max 15 characters)\n"
 		"  -t, --thp MODE         none (default): no madvise; fault: MADV_HUGEPAGE\n"
@@ -110,7 +120,9 @@ static void usage(FILE *f)
 		"  -N, --reads N          timed random reads (default 10000000; 0: none)\n"
 		"  -a, --access PATTERN   dependent (default: TLB-bound), independent, both\n"
 		"  -S, --seed N           xorshift64 seed (default 0x9E3779B97F4A7C15)\n"
-		"  -H, --hold             stay alive until SIGTERM after the reads\n");
+		"  -H, --hold             stay alive until SIGTERM after the reads\n"
+		"  -R, --serve            one measurement per SIGUSR1 (then \"served N\"),\n"
+		"                         until SIGTERM\n");
 }
 
 static bool parse_size(const char *s, size_t *out)
@@ -156,12 +168,13 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	    {"access", required_argument, NULL, 'a'},
 	    {"seed", required_argument, NULL, 'S'},
 	    {"hold", no_argument, NULL, 'H'},
+	    {"serve", no_argument, NULL, 'R'}, /* bench/ab-random-read.sh */
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:n:t:r:wN:a:S:Hh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:t:r:wN:a:S:HRh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (!parse_size(optarg, &o->size) || o->size == 0 || o->size % CHUNK_SIZE)
@@ -207,6 +220,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case 'H':
 			o->hold = true;
 			break;
+		case 'R':
+			o->serve = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -219,6 +235,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		die_usage("unexpected argument", argv[optind]);
 	if (o->size == 0)
 		die_usage("--size is required", "");
+	if (o->serve && (o->wait || o->hold || o->reads == 0))
+		die_usage("--serve goes without --wait, --hold and --reads 0", "--serve");
 }
 
 static double now_sec(void)
@@ -416,6 +434,18 @@ int main(int argc, char **argv)
 		die("madvise(MADV_HUGEPAGE)");
 	if (o.ready_path)
 		write_ready(o.ready_path, start, o.size, touch_ms);
+
+	for (unsigned long served = 1; o.serve; served++) {
+		if (wait_signal(sfd) != SIGUSR1)
+			return 0;
+		unsigned long huge_kb = self_huge_kb(start, start + o.size);
+
+		if (o.dependent)
+			timed_reads(&o, start, false, huge_kb, touch_ms);
+		if (o.independent)
+			timed_reads(&o, start, true, huge_kb, touch_ms);
+		printf("served %lu\n", served);
+	}
 
 	if (o.wait) {
 		int sig = wait_signal(sfd);
