@@ -261,6 +261,11 @@ static void consider(struct discover_job *job, int proc_fd, pid_t pid)
 	 * there is nothing to collapse (and it would be adopted again). */
 	if (ps.state == 'Z' || ps.state == 'X')
 		return;
+	/* Exiting: the address space is already gone (exit_mm) while the task
+	 * still runs its last steps, state R. Same verdict: nothing to collapse
+	 * (kernel threads read 0 too and are not candidates either). */
+	if (ps.vsize == 0)
+		return;
 	if (known_and_unchanged(job, known, &ps))
 		return;
 	snprintf(name, sizeof(name), "%d", (int)pid);
