@@ -202,12 +202,14 @@ start_target() {
 	"$THP_TARGET" --ready-file "$ready" "$@" >"$WORK/$name.out" 2>&1 &
 	local pid=$!
 	CHILD_PIDS+=("$pid")
-	for _ in $(seq 1 $((200 * TIME_SCALE))); do
+	# Touching memory is setup, not a measurement: on a VM whose host takes
+	# freed memory back, faulting in 2 GiB took 12 s (2026-11-29).
+	for _ in $(seq 1 $((1200 * TIME_SCALE))); do
 		[[ -f $ready ]] && break
 		kill -0 "$pid" 2>/dev/null || fail "thp-target $name exited: $(cat "$WORK/$name.out")"
 		sleep 0.05
 	done
-	[[ -f $ready ]] || fail "thp-target $name not ready"
+	[[ -f $ready ]] || fail "thp-target $name not ready after $((60 * TIME_SCALE)) s"
 	# shellcheck disable=SC2034 # for the caller
 	READY=$ready
 }
