@@ -897,6 +897,13 @@ static void plan_and_submit(struct manager *m, struct target *t)
 	t->collapsing = true;
 	workq_submit(m->collapseq, &job->work);
 out:
+	/* A kick serves every target and is then gone: whatever woke this one
+	 * (a new process, a budget wait), its next backoff needs its own. */
+	if (!t->collapsing) {
+		uint64_t next = next_backoff(t);
+		if (next)
+			schedule_kick(m, next);
+	}
 	free(items);
 }
 
