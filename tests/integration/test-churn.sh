@@ -22,15 +22,26 @@ fds() {
 }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$THPD_PID/status"; }
 
-# wave N: start N short-lived targets, let thpd see them, kill them by pid.
+# wave N: start N short-lived targets, let thpd see them (up to 5 s: a
+# sanitizer build on a loaded machine needs more than the 0.5 s it takes
+# here otherwise), kill them by pid.
+WAVE_WANT=0
+wave_seen() {
+	local a
+	a=$(counters | jq -e .targets_added) || return 1
+	((a >= WAVE_WANT))
+}
 wave() {
-	local n=$1 i pids=()
+	local n=$1 i pids=() base
+	base=$(counters | jq -e .targets_added) || fail "no targets_added counter"
 	for ((i = 0; i < n; i++)); do
 		"$THP_TARGET" --name thpt-churn --size 4M >/dev/null 2>&1 &
 		pids+=($!)
 	done
 	CHILD_PIDS+=("${pids[@]}")
 	sleep 0.5
+	WAVE_WANT=$((base + n))
+	wait_until 5 wave_seen || true
 	kill -TERM "${pids[@]}" 2>/dev/null || true
 	wait "${pids[@]}" 2>/dev/null || true
 }
