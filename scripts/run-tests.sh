@@ -2,7 +2,8 @@
 # Build thpd and run every test suite (unit + integration) in BUILD_DIR
 # (default build/). Run as root: integration tests drive process_madvise on
 # real processes (without root they skip with 77). Extra arguments go to
-# `meson setup` (e.g. -Db_sanitize=address,undefined).
+# `meson setup` (e.g. -Db_sanitize=address,undefined); MESON_TEST_ARGS (split
+# on spaces) go to `meson test` (e.g. "--no-suite slow").
 # Prints "N passed, N failed, N skipped" last; exits non-zero on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,8 @@ else
 fi
 ninja -C "$BUILD_DIR"
 set +e
-meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2
+# shellcheck disable=SC2086 # MESON_TEST_ARGS holds several words
+meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 ${MESON_TEST_ARGS:-}
 rc=$?
 set -e
 log="$BUILD_DIR/meson-logs/testlog.json"
