@@ -594,8 +594,10 @@ static void on_scan_done(struct work *w, bool cancelled, void *userdata)
 		t->state = TARGET_ACTIVE;
 	log_debug("target %d: scan %u%s in %" PRIu64 " us", (int)t->pid, t->scans,
 		  job->did_smaps ? " (smaps)" : "", job->duration_usec);
-	if (job->did_smaps)
+	if (job->did_smaps) {
 		t->last_full_scan_usec = t->last_scan_usec;
+		t->full_scans++;
+	}
 	if (policy_is_refs(t->policy) && !job->refs_denied)
 		refs_sustained_hotness(t, job);
 	apply_scan(m, t, job);

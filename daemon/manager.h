@@ -51,6 +51,7 @@ struct target {
 	struct mem_fingerprint fp;    /* as of the last discovery walk */
 	uint64_t last_full_scan_usec; /* last smaps read */
 	unsigned scans;
+	unsigned full_scans; /* of scans, those that read smaps */
 	uint64_t last_scan_usec;
 	uint64_t maps_hash;
 	bool refs_window_open; /* clear_refs written: the next scan measures */

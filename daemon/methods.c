@@ -240,11 +240,11 @@ static json_t *target_json(const struct target *t)
 	}
 	for (size_t i = 0; i < t->table.n_chunks; i++)
 		json_array_append_new(chunks, chunk_json(&t->table.chunks[i], now));
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:i, s:I, s:o, s:o, s:o}", "summary",
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o, s:o, s:o}", "summary",
 			 target_summary_json(t), "exe", nullable_string(t->exe), "unit",
 			 nullable_string(t->unit), "cgroup", nullable_string(t->cgroup),
 			 "memory_cgroup", nullable_string(t->memcg), "scans", (int)t->scans,
-			 "attempts", (json_int_t)t->attempts, "by_result",
+			 "full_scans", (int)t->full_scans, "attempts", (json_int_t)t->attempts, "by_result",
 			 by_result_json(t->by_class), "areas", areas, "chunks", chunks);
 }
 
