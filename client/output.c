@@ -246,11 +246,6 @@ void table_set_footer(struct table *t, const char *fmt, ...)
 	va_end(ap);
 }
 
-size_t table_rows(const struct table *t)
-{
-	return t->n_rows;
-}
-
 void view_add_text(struct view *v, enum color c, const char *fmt, ...)
 {
 	struct block *b = add_block(v, BLOCK_TEXT);

@@ -71,7 +71,6 @@ void table_cell(struct table *t, enum color c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* One line below the table ("3 targets listed."), part of the legend. */
 void table_set_footer(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-size_t table_rows(const struct table *t);
 
 /* A line of text. */
 void view_add_text(struct view *v, enum color c, const char *fmt, ...)

@@ -10,7 +10,6 @@
 
 _Noreturn void oom(void);
 
-void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 /* Grow *v to hold at least need elements of elem bytes (capacity in *cap). */
 void xgrow(void **v, size_t *cap, size_t need, size_t elem);

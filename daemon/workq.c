@@ -21,7 +21,6 @@ struct workq {
 	struct work *done_head, *done_tail; /* guarded by lock */
 	bool quit;			    /* guarded by lock */
 	atomic_bool stop;		    /* read by running jobs */
-	size_t in_flight;		    /* loop thread only */
 	int efd;
 	struct event *ev;
 };
@@ -69,7 +68,6 @@ static void deliver(struct workq *q, struct work *list)
 {
 	while (list) {
 		struct work *next = list->next;
-		q->in_flight--;
 		list->done(list, list->cancelled, q->userdata);
 		list = next;
 	}
@@ -127,16 +125,10 @@ fail:
 void workq_submit(struct workq *q, struct work *w)
 {
 	w->cancelled = false;
-	q->in_flight++;
 	pthread_mutex_lock(&q->lock);
 	list_push(&q->todo_head, &q->todo_tail, w);
 	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->lock);
-}
-
-size_t workq_in_flight(const struct workq *q)
-{
-	return q->in_flight;
 }
 
 void workq_free(struct workq *q)

@@ -24,8 +24,6 @@ struct work {
 
 int workq_new(struct event_base *base, const char *name, void *userdata, struct workq **ret);
 void workq_submit(struct workq *q, struct work *w);
-/* Jobs queued and not yet handed back (including the running one). */
-size_t workq_in_flight(const struct workq *q);
 /*
  * Stop: ask the running job to end early, cancel queued ones, join the
  * thread, then call done() for everything still owed (on this thread).
