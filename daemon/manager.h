@@ -68,6 +68,7 @@ struct target {
 	int last_err;
 };
 
+/* Daemon-wide. counters.c lists those GetCounters reports and the state file keeps. */
 struct counters {
 	uint64_t attempts;
 	uint64_t collapsed_bytes;

@@ -10,6 +10,7 @@
 
 #include "build-config.h"
 #include "config-json.h"
+#include "counters.h"
 #include "kfeatures.h"
 #include "manager.h"
 #include "thpmode.h"
@@ -244,8 +245,9 @@ static json_t *target_json(const struct target *t)
 			 target_summary_json(t), "exe", nullable_string(t->exe), "unit",
 			 nullable_string(t->unit), "cgroup", nullable_string(t->cgroup),
 			 "memory_cgroup", nullable_string(t->memcg), "scans", (int)t->scans,
-			 "full_scans", (int)t->full_scans, "attempts", (json_int_t)t->attempts, "by_result",
-			 by_result_json(t->by_class), "areas", areas, "chunks", chunks);
+			 "full_scans", (int)t->full_scans, "attempts", (json_int_t)t->attempts,
+			 "by_result", by_result_json(t->by_class), "areas", areas, "chunks",
+			 chunks);
 }
 
 static json_t *pauses_json(const struct manager *m, uint64_t now)
@@ -344,22 +346,37 @@ static void m_get_target(struct call *c)
 	c->reply->parameters = json_pack("{s:o}", "target", target_json(t));
 }
 
+static json_t *counters_json(const struct counters *k)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < counters_table_len; i++) {
+		const struct counter_desc *d = &counters_table[i];
+		const uint64_t *v = counters_value(k, d);
+		json_t *j = NULL;
+
+		switch (d->kind) {
+		case COUNTER_BY_CLASS:
+			j = by_result_json(v);
+			break;
+		case COUNTER_USEC:
+			j = json_real((double)*v / 1e6);
+			break;
+		case COUNTER_NUMBER:
+			j = json_integer((json_int_t)*v);
+			break;
+		}
+		json_object_set_new(o, d->api_name, j);
+	}
+	return o;
+}
+
 static void m_get_counters(struct call *c)
 {
-	const struct counters *k = manager_counters(c->m);
-
 	if (!no_params(c))
 		return;
-	c->reply->parameters = json_pack(
-	    "{s:{s:I, s:I, s:o, s:f, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
-	    "counters", "attempts", (json_int_t)k->attempts, "collapsed_bytes",
-	    (json_int_t)k->collapsed_bytes, "by_result", by_result_json(k->by_class),
-	    "collapse_sec", (double)k->collapse_usec / 1e6, "scans", (json_int_t)k->scans,
-	    "scan_sec", (double)k->scan_usec / 1e6, "discoveries", (json_int_t)k->discoveries,
-	    "targets_added", (json_int_t)k->targets_added, "targets_removed",
-	    (json_int_t)k->targets_removed, "enomem_pauses", (json_int_t)k->enomem_pauses,
-	    "ebusy_pauses", (json_int_t)k->ebusy_pauses, "splits", (json_int_t)k->splits, "reloads",
-	    (json_int_t)k->reloads, "reload_failures", (json_int_t)k->reload_failures);
+	c->reply->parameters =
+	    json_pack("{s:o}", "counters", counters_json(manager_counters(c->m)));
 }
 
 static void m_reload(struct call *c)

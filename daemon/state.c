@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counters.h"
 #include "util.h"
 
 /* Sanity limits for what a state file may claim. */
@@ -28,19 +29,23 @@ void saved_state_free(struct saved_state *s)
 
 static json_t *counters_json(const struct counters *c)
 {
-	json_t *by = json_array();
+	json_t *o = json_object();
 
-	for (int i = 0; i < COLLAPSE_CLASS_MAX; i++)
-		json_array_append_new(by, json_integer((json_int_t)c->by_class[i]));
-	return json_pack(
-	    "{s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "attempts",
-	    (json_int_t)c->attempts, "collapsed_bytes", (json_int_t)c->collapsed_bytes, "by_class",
-	    by, "collapse_usec", (json_int_t)c->collapse_usec, "scans", (json_int_t)c->scans,
-	    "scan_usec", (json_int_t)c->scan_usec, "discoveries", (json_int_t)c->discoveries,
-	    "targets_added", (json_int_t)c->targets_added, "targets_removed",
-	    (json_int_t)c->targets_removed, "enomem_pauses", (json_int_t)c->enomem_pauses,
-	    "ebusy_pauses", (json_int_t)c->ebusy_pauses, "splits", (json_int_t)c->splits, "reloads",
-	    (json_int_t)c->reloads, "reload_failures", (json_int_t)c->reload_failures);
+	for (size_t i = 0; i < counters_table_len; i++) {
+		const struct counter_desc *d = &counters_table[i];
+		const uint64_t *v = counters_value(c, d);
+		json_t *j;
+
+		if (d->kind == COUNTER_BY_CLASS) {
+			j = json_array();
+			for (size_t k = 0; k < COLLAPSE_CLASS_MAX; k++)
+				json_array_append_new(j, json_integer((json_int_t)v[k]));
+		} else {
+			j = json_integer((json_int_t)*v);
+		}
+		json_object_set_new(o, d->state_name, j);
+	}
+	return o;
 }
 
 static json_t *sig_json(const struct area_sig *s)
@@ -81,55 +86,45 @@ json_t *state_to_json(const struct saved_state *s)
 			 counters_json(&s->counters), "targets", targets, "pauses", pauses);
 }
 
-/* A non-negative integer field; false if absent or of another type. */
-static bool get_u64(const json_t *o, const char *key, uint64_t *out)
+/* v as a non-negative integer; false if NULL, negative or of another type. */
+static bool u64_value(const json_t *v, uint64_t *out)
 {
-	const json_t *v = json_object_get(o, key);
-
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
 		return false;
 	*out = (uint64_t)json_integer_value(v);
 	return true;
 }
 
+/* A non-negative integer field; false if absent or of another type. */
+static bool get_u64(const json_t *o, const char *key, uint64_t *out)
+{
+	return u64_value(json_object_get(o, key), out);
+}
+
+static bool counter_from_json(const json_t *j, const struct counter_desc *d, struct counters *c)
+{
+	const json_t *v = json_object_get(j, d->state_name);
+	uint64_t *field = counters_field(c, d);
+
+	if (d->kind != COUNTER_BY_CLASS)
+		return u64_value(v, field);
+	if (!json_is_array(v) || json_array_size(v) != COLLAPSE_CLASS_MAX)
+		return false;
+	for (size_t k = 0; k < COLLAPSE_CLASS_MAX; k++)
+		if (!u64_value(json_array_get(v, k), &field[k]))
+			return false;
+	return true;
+}
+
 static int counters_from_json(const json_t *j, struct counters *c, const char **why)
 {
-	const json_t *by = json_object_get(j, "by_class");
-	struct {
-		const char *key;
-		uint64_t *field;
-	} fields[] = {
-	    {"attempts", &c->attempts},
-	    {"collapsed_bytes", &c->collapsed_bytes},
-	    {"collapse_usec", &c->collapse_usec},
-	    {"scans", &c->scans},
-	    {"scan_usec", &c->scan_usec},
-	    {"discoveries", &c->discoveries},
-	    {"targets_added", &c->targets_added},
-	    {"targets_removed", &c->targets_removed},
-	    {"enomem_pauses", &c->enomem_pauses},
-	    {"ebusy_pauses", &c->ebusy_pauses},
-	    {"splits", &c->splits},
-	    {"reloads", &c->reloads},
-	    {"reload_failures", &c->reload_failures},
-	};
+	bool ok = json_is_object(j);
 
-	if (!json_is_object(j) || !json_is_array(by) || json_array_size(by) != COLLAPSE_CLASS_MAX) {
+	for (size_t i = 0; ok && i < counters_table_len; i++)
+		ok = counter_from_json(j, &counters_table[i], c);
+	if (!ok) {
 		*why = "malformed counters";
 		return -EINVAL;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-		if (!get_u64(j, fields[i].key, fields[i].field)) {
-			*why = "malformed counters";
-			return -EINVAL;
-		}
-	for (size_t i = 0; i < COLLAPSE_CLASS_MAX; i++) {
-		const json_t *v = json_array_get(by, i);
-		if (!json_is_integer(v) || json_integer_value(v) < 0) {
-			*why = "malformed counters";
-			return -EINVAL;
-		}
-		c->by_class[i] = (uint64_t)json_integer_value(v);
 	}
 	return 0;
 }
