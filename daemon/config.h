@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Policy configuration: YAML -> validated struct. Parsing is pure over a
- * buffer; loading reads the main file and its drop-ins. Every problem is
- * reported as a diagnostic naming file, line and column (1-based).
+ * Policy configuration: YAML -> validated struct. Parsing (config_parse,
+ * over a buffer) and validating (config_validate) are pure; the module is
+ * not: config_load() reads the main file and its drop-ins, and
+ * config_resolve_users() asks NSS (getpwnam). Every problem is reported as
+ * a diagnostic naming file, line and column (1-based).
  */
 #pragma once
 

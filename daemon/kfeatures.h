@@ -6,7 +6,7 @@
  * result; the methods layer shows it read-only (GetStatus).
  *
  * kfeatures.c holds the pure parts (classifying errnos, parsing sysfs and
- * kernel config text, the log line, the exit decision); features-probe.c
+ * kernel config text, the log line, the exit decision); kfeatures-probe.c
  * asks the kernel.
  */
 #pragma once

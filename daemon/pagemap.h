@@ -2,7 +2,10 @@
 /*
  * Per-PMD residency of a process's memory: which 2 MiB chunks are populated
  * and which are already huge. Uses the PAGEMAP_SCAN ioctl (Linux 6.7+) and
- * falls back to reading /proc/PID/pagemap entries.
+ * falls back to reading /proc/PID/pagemap entries. Not pure as a module:
+ * pagemap_pmd_stats() and pagemap_pmd_stats_pread() read an open pagemap
+ * fd; pmd_fold() and pmd_infer_huge() are pure (no I/O, no logging) and
+ * unit-tested on their own.
  */
 #pragma once
 

@@ -2,8 +2,11 @@
 /*
  * What survives a restart: counters, and per target (pid + start time, same
  * boot) the chunks that are backing off, parked or quarantined, plus active
- * pauses. Serialising and validating are pure (JSON <-> structs); the
- * manager decides when to save and what to restore.
+ * pauses. Serialising and validating are pure (JSON <-> structs, no
+ * logging); state_boot_id() is the one function here that reads a file
+ * (/proc/sys/kernel/random/boot_id). persist.c reads and writes the state
+ * file; the manager (manager-state.c) decides when to save and what to
+ * restore.
  */
 #pragma once
 
