@@ -3,7 +3,7 @@
  * The collapse worker's job: one process_madvise(MADV_COLLAPSE) call per
  * 2 MiB chunk, so every failure is attributed to its own PMD and errno (the
  * kernel reports only the last failure of a multi-PMD call, and per-call cost
- * is negligible; DESIGN.md section 3).
+ * is negligible; ARCHITECTURE.md section 4).
  */
 #pragma once
 

@@ -2,7 +2,7 @@
 # ENOMEM (memory really short, range still mapped) pauses all collapsing,
 # and the pause ends early when /proc/buddyinfo shows free order-9 blocks.
 # A real allocation failure is hard to get on a large machine, so this test
-# uses the collapse seam THPD_TEST_INJECT_ERRNO (DESIGN.md section 5).
+# uses the collapse seam THPD_TEST_INJECT_ERRNO (ARCHITECTURE.md section 5).
 . "$(dirname "$0")/lib.sh"
 require_collapse
 

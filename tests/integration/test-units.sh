@@ -26,7 +26,7 @@ score=$(sed -n 's/.*Overall exposure level for thpd.service: \([0-9.]*\).*/\1/p'
 echo "# systemd-analyze security --offline=yes: exposure $score"
 awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || { echo "FAIL: exposure $score > 2.0"; exit 1; }
 
-# The capabilities the unit grants are the three DESIGN.md names, no more.
+# The capabilities the unit grants are the three ARCHITECTURE.md (Privileges) names, no more.
 caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$service")
 [[ $caps == "CAP_SYS_NICE CAP_SYS_PTRACE CAP_DAC_READ_SEARCH" ]] || { echo "FAIL: bounding set: $caps"; exit 1; }
 grep -q '^SystemCallFilter=.*process_madvise' "$service" || { echo "FAIL: process_madvise not allowed"; exit 1; }
