@@ -314,7 +314,6 @@ static void on_discover_done(struct work *w, bool cancelled, void *userdata)
 	if (cancelled || m->stopping)
 		goto out;
 	m->counters.discoveries++;
-	m->counters.discover_usec += job->duration_usec;
 	log_debug("discovery: %zu processes in %" PRIu64 " us%s", job->n_processes,
 		  job->duration_usec, job->only ? " (exec events)" : "");
 	bool first_walk = !m->first_discovery_done && !job->only;

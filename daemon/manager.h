@@ -77,7 +77,6 @@ struct counters {
 	uint64_t scans;
 	uint64_t scan_usec;
 	uint64_t discoveries;
-	uint64_t discover_usec;
 	uint64_t targets_added;
 	uint64_t targets_removed;
 	uint64_t enomem_pauses;
