@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "protocol.h"
 #include "thpctl.h"
 #include "util.h"
 #include "xalloc.h"
@@ -153,24 +154,24 @@ static void report_error(const struct ctx *c, const char *method, const char *er
 {
 	const char *verb = c->verb ? c->verb->name : method;
 
-	if (streq(error, "io.thpd.Manager.NoSuchTarget")) {
+	if (streq(error, THPD_ERR_NO_SUCH_TARGET)) {
 		print_error("no target with pid %lld", (long long)jget_int(params, "pid"));
-	} else if (streq(error, "io.thpd.Manager.ReloadFailed")) {
+	} else if (streq(error, THPD_ERR_RELOAD_FAILED)) {
 		report_reload_failed(c, params);
-	} else if (streq(error, "io.thpd.Manager.TargetNotActive")) {
+	} else if (streq(error, THPD_ERR_TARGET_NOT_ACTIVE)) {
 		print_error("target %lld is not active (%s)", (long long)jget_int(params, "pid"),
 			    jget_str_or(params, "state", "?"));
-	} else if (streq(error, "org.varlink.service.PermissionDenied")) {
+	} else if (streq(error, VARLINK_ERR_PERMISSION)) {
 		print_error("permission denied: %s needs root or group thpd",
 			    c->verb && c->verb->privileged_what ? c->verb->privileged_what : verb);
-	} else if (streq(error, "org.varlink.service.MethodNotFound") ||
-		   streq(error, "org.varlink.service.MethodNotImplemented")) {
+	} else if (streq(error, VARLINK_ERR_METHOD_NOT_FOUND) ||
+		   streq(error, VARLINK_ERR_METHOD_NOT_IMPLEMENTED)) {
 		print_error("thpd does not support %s (is it older than thpctl?)",
 			    jget_str_or(params, "method", method));
-	} else if (streq(error, "org.varlink.service.InterfaceNotFound")) {
+	} else if (streq(error, VARLINK_ERR_INTERFACE_NOT_FOUND)) {
 		print_error("thpd does not provide interface %s",
 			    jget_str_or(params, "interface", "?"));
-	} else if (streq(error, "org.varlink.service.InvalidParameter")) {
+	} else if (streq(error, VARLINK_ERR_INVALID_PARAM)) {
 		print_error("thpd rejected parameter '%s' of %s",
 			    jget_str_or(params, "parameter", "?"), method);
 	} else {

@@ -11,15 +11,16 @@
 #include <unistd.h>
 
 #include "format.h"
+#include "protocol.h"
 #include "thpctl.h"
 #include "units.h"
 #include "util.h"
 #include "xalloc.h"
 
-#define METHOD(name) "io.thpd.Manager." name
-
 /* Known keys of the daemon's count maps, in display order. */
-static const char *const chunk_states[] = {"candidate", "backoff", "parked", "quarantined", "huge"};
+static const char *const chunk_states[] = {THPD_CHUNK_CANDIDATE, THPD_CHUNK_BACKOFF,
+					   THPD_CHUNK_PARKED, THPD_CHUNK_QUARANTINED,
+					   THPD_CHUNK_HUGE};
 static const char *const results[] = {"ok",	"eagain", "enomem", "unmapped", "ebusy",
 				      "einval", "gone",	  "denied", "other"};
 
@@ -64,26 +65,26 @@ static char *counts_summary(const json_t *counts, const char *const *order, size
 
 static enum color target_state_color(const char *s)
 {
-	if (streq(s, "active"))
+	if (streq(s, THPD_TARGET_ACTIVE))
 		return COLOR_GREEN;
-	if (streq(s, "paused"))
+	if (streq(s, THPD_TARGET_PAUSED))
 		return COLOR_YELLOW;
-	if (streq(s, "denied"))
+	if (streq(s, THPD_TARGET_DENIED))
 		return COLOR_RED;
-	if (streq(s, "thp-disabled"))
+	if (streq(s, THPD_TARGET_THP_DISABLED))
 		return COLOR_DIM;
 	return COLOR_NONE;
 }
 
 static enum color chunk_state_color(const char *s)
 {
-	if (streq(s, "huge"))
+	if (streq(s, THPD_CHUNK_HUGE))
 		return COLOR_GREEN;
-	if (streq(s, "backoff"))
+	if (streq(s, THPD_CHUNK_BACKOFF))
 		return COLOR_YELLOW;
-	if (streq(s, "quarantined"))
+	if (streq(s, THPD_CHUNK_QUARANTINED))
 		return COLOR_RED;
-	if (streq(s, "parked"))
+	if (streq(s, THPD_CHUNK_PARKED))
 		return COLOR_DIM;
 	return COLOR_NONE;
 }
@@ -217,7 +218,7 @@ static void build_status(struct view *v, const json_t *p)
 
 int verb_status(struct ctx *c, int n_args, char **args)
 {
-	return call_and_print(c, METHOD("GetStatus"), NULL, build_status);
+	return call_and_print(c, THPD_METHOD_GET_STATUS, NULL, build_status);
 }
 
 /* ---- targets ---- */
@@ -285,7 +286,7 @@ static void build_targets(struct view *v, const json_t *p)
 
 int verb_targets(struct ctx *c, int n_args, char **args)
 {
-	return call_and_print(c, METHOD("ListTargets"), NULL, build_targets);
+	return call_and_print(c, THPD_METHOD_LIST_TARGETS, NULL, build_targets);
 }
 
 /* ---- show PID ---- */
@@ -415,7 +416,7 @@ int verb_show(struct ctx *c, int n_args, char **args)
 	params = json_pack("{s:I}", "pid", pid);
 	if (!params)
 		oom();
-	r = call_and_print(c, METHOD("GetTarget"), params, build_target);
+	r = call_and_print(c, THPD_METHOD_GET_TARGET, params, build_target);
 	json_decref(params);
 	return r;
 }
@@ -475,7 +476,7 @@ static void build_counters(struct view *v, const json_t *p)
 
 int verb_counters(struct ctx *c, int n_args, char **args)
 {
-	return call_and_print(c, METHOD("GetCounters"), NULL, build_counters);
+	return call_and_print(c, THPD_METHOD_GET_COUNTERS, NULL, build_counters);
 }
 
 /* ---- reload ---- */
@@ -491,7 +492,7 @@ static void build_reload(struct view *v, const json_t *p)
 
 int verb_reload(struct ctx *c, int n_args, char **args)
 {
-	return call_and_print(c, METHOD("Reload"), NULL, build_reload);
+	return call_and_print(c, THPD_METHOD_RELOAD, NULL, build_reload);
 }
 
 /* ---- policy ---- */
@@ -611,7 +612,7 @@ static void build_policy(struct view *v, const json_t *p)
 
 int verb_policy(struct ctx *c, int n_args, char **args)
 {
-	return call_and_print(c, METHOD("GetPolicy"), NULL, build_policy);
+	return call_and_print(c, THPD_METHOD_GET_POLICY, NULL, build_policy);
 }
 
 /* ---- collapse PID [--range START-END] ---- */
@@ -690,7 +691,7 @@ int verb_collapse(struct ctx *c, int n_args, char **args)
 		       : json_pack("{s:I}", "pid", pid);
 	if (!params)
 		oom();
-	r = ctx_call(c, METHOD("Collapse"), params, &reply);
+	r = ctx_call(c, THPD_METHOD_COLLAPSE, params, &reply);
 	json_decref(params);
 	if (r)
 		return r;
@@ -729,7 +730,7 @@ static int pause_or_resume(struct ctx *c, int n_args, char **args, bool pause)
 		if (!params)
 			oom();
 	}
-	r = ctx_call(c, pause ? METHOD("Pause") : METHOD("Resume"), params, &reply);
+	r = ctx_call(c, pause ? THPD_METHOD_PAUSE : THPD_METHOD_RESUME, params, &reply);
 	json_decref(params);
 	if (r)
 		return r;
@@ -913,7 +914,7 @@ static bool daemon_gone(const struct ctx *c)
 
 static int monitor_run(struct ctx *c, int sig_fd)
 {
-	const char *method = METHOD("Monitor");
+	const char *method = THPD_METHOD_MONITOR;
 	struct varlink_reply reply;
 	uint64_t since = 0;
 	int r;

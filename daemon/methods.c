@@ -13,6 +13,7 @@
 #include "counters.h"
 #include "kfeatures.h"
 #include "manager.h"
+#include "protocol.h"
 #include "thpmode.h"
 #include "units.h"
 #include "util.h"
@@ -413,7 +414,7 @@ static void m_get_info(struct call *c)
 	c->reply->parameters =
 	    json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", "thpd", "product", "thpd",
 		      "version", THPD_VERSION, "url", "https://github.com/thpd/thpd", "interfaces",
-		      "org.varlink.service", "io.thpd.Manager");
+		      VARLINK_SERVICE_INTERFACE, THPD_INTERFACE);
 }
 
 static void m_get_interface_description(struct call *c)
@@ -424,9 +425,9 @@ static void m_get_interface_description(struct call *c)
 	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:s}", "interface", &iface) < 0)
 		return reply_bad_params(c, (const char *const[]){"interface", NULL},
 					(const json_type[]){JSON_STRING});
-	if (streq(iface, "io.thpd.Manager"))
+	if (streq(iface, THPD_INTERFACE))
 		c->reply->parameters = json_pack("{s:s}", "description", thpd_varlink_idl);
-	else if (streq(iface, "org.varlink.service"))
+	else if (streq(iface, VARLINK_SERVICE_INTERFACE))
 		c->reply->parameters = json_pack("{s:s}", "description", varlink_service_idl);
 	else
 		reply_error(c, VARLINK_ERR_INTERFACE_NOT_FOUND,
@@ -558,18 +559,18 @@ json_t *methods_event_json(const struct manager_event *ev)
 }
 
 static const struct method method_table[] = {
-    {"org.varlink.service.GetInfo", m_get_info, false},
-    {"org.varlink.service.GetInterfaceDescription", m_get_interface_description, false},
-    {"io.thpd.Manager.GetStatus", m_get_status, false},
-    {"io.thpd.Manager.ListTargets", m_list_targets, false},
-    {"io.thpd.Manager.GetTarget", m_get_target, false},
-    {"io.thpd.Manager.GetCounters", m_get_counters, true},
-    {"io.thpd.Manager.Reload", m_reload, true},
-    {"io.thpd.Manager.Collapse", m_collapse, false},
-    {"io.thpd.Manager.Pause", m_pause, false},
-    {"io.thpd.Manager.Resume", m_resume, false},
-    {"io.thpd.Manager.GetPolicy", m_get_policy, false},
-    {"io.thpd.Manager.Monitor", m_monitor, false},
+    {VARLINK_METHOD_GET_INFO, m_get_info, false},
+    {VARLINK_METHOD_GET_INTERFACE_DESCRIPTION, m_get_interface_description, false},
+    {THPD_METHOD_GET_STATUS, m_get_status, false},
+    {THPD_METHOD_LIST_TARGETS, m_list_targets, false},
+    {THPD_METHOD_GET_TARGET, m_get_target, false},
+    {THPD_METHOD_GET_COUNTERS, m_get_counters, true},
+    {THPD_METHOD_RELOAD, m_reload, true},
+    {THPD_METHOD_COLLAPSE, m_collapse, false},
+    {THPD_METHOD_PAUSE, m_pause, false},
+    {THPD_METHOD_RESUME, m_resume, false},
+    {THPD_METHOD_GET_POLICY, m_get_policy, false},
+    {THPD_METHOD_MONITOR, m_monitor, false},
 };
 
 int methods_call(struct manager *m, const struct kernel_features *features, const struct peer *peer,

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "protocol.h" /* method and error names */
+
 struct manager;
 struct kernel_features;
 
@@ -15,16 +17,6 @@ struct peer {
 	gid_t gid;
 	bool privileged; /* uid 0 or member of group "thpd" */
 };
-
-/* Varlink error names. */
-#define VARLINK_ERR_METHOD_NOT_FOUND	"org.varlink.service.MethodNotFound"
-#define VARLINK_ERR_INVALID_PARAM	"org.varlink.service.InvalidParameter"
-#define VARLINK_ERR_PERMISSION		"org.varlink.service.PermissionDenied"
-#define VARLINK_ERR_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound"
-#define THPD_ERR_NO_SUCH_TARGET		"io.thpd.Manager.NoSuchTarget"
-#define THPD_ERR_RELOAD_FAILED		"io.thpd.Manager.ReloadFailed"
-#define THPD_ERR_TARGET_NOT_ACTIVE	"io.thpd.Manager.TargetNotActive"
-#define VARLINK_ERR_EXPECTED_MORE	"org.varlink.service.ExpectedMore"
 
 struct method_reply {
 	json_t *parameters; /* owned; NULL = {} */
