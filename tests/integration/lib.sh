@@ -344,3 +344,15 @@ smaps_vmas() {
 thp_enabled() {
 	sed -n 's/.*\[\(.*\)\].*/\1/p' /sys/kernel/mm/transparent_hugepage/enabled
 }
+
+# require_num WHAT VALUE: fails the test, naming WHAT, unless VALUE is a
+# decimal integer. Put it before each comparison of a number that came from
+# a command (jq, awk, huge_kb): [[ "" -eq 0 ]] and [[ null -eq 0 ]] are true,
+# so without it a check passes on a missing answer. It calls fail in the
+# current shell, so it works inside wait_until predicates (where set -e does
+# not); inside $(...) it would end only the subshell.
+require_num() {
+	local got="'$2'"
+	[[ -n $2 ]] || got=nothing
+	is_num "$2" || fail "$1: expected an integer, got $got"
+}

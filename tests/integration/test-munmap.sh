@@ -16,24 +16,39 @@ start_target um --name thpt-unmap --size 1G --mode munmap-on-huge
 ready=$READY
 pid=$(ready_get "$ready" pid)
 wait_step "$ready" 1
-unmapped_seen() { [[ $(counters | jq .by_result.unmapped) -ge 1 ]]; }
+unmapped_seen() {
+	local n
+	n=$(counters | jq .by_result.unmapped) || true
+	require_num "GetCounters by_result.unmapped" "$n"
+	((n >= 1))
+}
 wait_until 10 unmapped_seen || fail "no unmapped result recorded: $(counters)"
 c=$(counters)
-note "counters: unmapped=$(jq .by_result.unmapped <<<"$c") enomem=$(jq .by_result.enomem <<<"$c")"
-[[ $(jq .enomem_pauses <<<"$c") -eq 0 ]] || fail "munmap triggered an ENOMEM pause: $c"
-[[ $(jq .by_result.enomem <<<"$c") -eq 0 ]] || fail "munmap counted as ENOMEM: $c"
-[[ $(vcall io.thpd.Manager.GetStatus | jq '.parameters.pauses | length') -eq 0 ]] ||
-	fail "daemon reports a pause"
+unmapped=$(jnum .by_result.unmapped "$c")
+enomem=$(jnum .by_result.enomem "$c")
+enomem_pauses=$(jnum .enomem_pauses "$c")
+note "counters: unmapped=$unmapped enomem=$enomem"
+((enomem_pauses == 0)) || fail "munmap triggered an ENOMEM pause: $c"
+((enomem == 0)) || fail "munmap counted as ENOMEM: $c"
+status=$(vcall io.thpd.Manager.GetStatus)
+pauses=$(jnum '.parameters.pauses | arrays | length' "$status")
+((pauses == 0)) || fail "daemon reports a pause: $status"
 
 # Collapsing goes on for everyone: a new target is collapsed at once.
 start_target after --name thpt-after --size 64M
 r2=$READY
 p2=$(ready_get "$r2" pid)
-done2() { [[ $(huge_kb "$p2" "$(ready_get "$r2" start)" "$(ready_get "$r2" end)") -eq 65536 ]]; }
+done2() {
+	local kb
+	kb=$(huge_kb "$p2" "$(ready_get "$r2" start)" "$(ready_get "$r2" end)")
+	require_num "AnonHugePages (kB) of target $p2 (thpt-after)" "$kb"
+	((kb == 65536))
+}
 wait_until 5 done2 || fail "collapsing stalled after the munmap"
 # The lower half of the first target is fully huge.
 lower_end=$(ready_get "$ready" end)
-[[ $(huge_kb "$pid" "$(ready_get "$ready" start)" "$lower_end") -eq 524288 ]] ||
-	fail "lower half not collapsed"
+kb=$(huge_kb "$pid" "$(ready_get "$ready" start)" "$lower_end") || true
+require_num "AnonHugePages (kB) of the lower half of target $pid (thpt-unmap)" "$kb"
+((kb == 524288)) || fail "lower half not collapsed: $kb kB huge"
 thpd_alive
 echo "PASS"
