@@ -14,10 +14,9 @@
 struct config_ref {
 	atomic_int refs;
 	struct thpd_config *cfg;
-	unsigned generation;
 };
 
-static inline struct config_ref *config_ref_new(struct thpd_config *cfg, unsigned generation)
+static inline struct config_ref *config_ref_new(struct thpd_config *cfg)
 {
 	struct config_ref *r = calloc(1, sizeof(*r));
 
@@ -25,7 +24,6 @@ static inline struct config_ref *config_ref_new(struct thpd_config *cfg, unsigne
 		return NULL;
 	atomic_init(&r->refs, 1);
 	r->cfg = cfg;
-	r->generation = generation;
 	return r;
 }
 

@@ -47,7 +47,27 @@ struct control {
 	unsigned n_clients;
 	gid_t thpd_gid;
 	bool have_thpd_gid;
+	int idle_timeout_sec;
 };
+
+/* CONTROL_IDLE_TIMEOUT, or THPD_TEST_CONTROL_IDLE_S (1..3600): a test seam,
+ * so that the test of the idle cut-off does not wait a minute. */
+static int idle_timeout_from_env(void)
+{
+	const char *s = getenv("THPD_TEST_CONTROL_IDLE_S");
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return CONTROL_IDLE_TIMEOUT;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 1 || v > 3600) {
+		log_warning("THPD_TEST_CONTROL_IDLE_S=%s ignored (1..3600 seconds)", s);
+		return CONTROL_IDLE_TIMEOUT;
+	}
+	return (int)v;
+}
 
 static void client_free(struct client *cl)
 {
@@ -116,7 +136,7 @@ static int handle_message(struct client *cl, const char *buf, size_t len)
 	if (reply.subscribe && !call.oneway && !cl->monitoring) {
 		/* A subscriber waits for events: only the write timeout (it does
 		 * not read them) applies, not the idle timeout. */
-		struct timeval idle = {.tv_sec = CONTROL_IDLE_TIMEOUT};
+		struct timeval idle = {.tv_sec = cl->owner->idle_timeout_sec};
 		cl->monitoring = true;
 		bufferevent_set_timeouts(cl->bev, NULL, &idle);
 	}
@@ -274,7 +294,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 		free(cl);
 		return;
 	}
-	struct timeval idle = {.tv_sec = CONTROL_IDLE_TIMEOUT};
+	struct timeval idle = {.tv_sec = c->idle_timeout_sec};
 	bufferevent_set_timeouts(cl->bev, &idle, &idle);
 	bufferevent_setcb(cl->bev, on_read, NULL, on_event, cl);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
@@ -400,6 +420,7 @@ int control_new(struct event_base *base, struct manager *m, const struct kernel_
 	c->manager = m;
 	c->features = features;
 	c->fd = -1;
+	c->idle_timeout_sec = idle_timeout_from_env();
 	c->path = strdup(path);
 	if (g) {
 		c->thpd_gid = g->gr_gid;

@@ -1163,7 +1163,7 @@ static int arm_tick(struct manager *m)
 
 /* ---- lifecycle -------------------------------------------------------- */
 
-/* Test seam (DESIGN.md section 5: a real ENOMEM is hard to get on a big
+/* Test seam (ARCHITECTURE.md section 5: a real ENOMEM is hard to get on a big
  * machine): THPD_TEST_INJECT_ERRNO=ERRNO:JOBS makes the next JOBS collapse
  * jobs report ERRNO for every chunk instead of calling the kernel. */
 static void read_inject_seam(struct manager *m)
@@ -1197,7 +1197,8 @@ int manager_new(struct event_base *base, const char *config_path, struct thpd_co
 	m->base = base;
 	m->connector_fd = -1;
 	m->config_path = strdup(config_path);
-	m->cfg = config_ref_new(cfg, ++m->generation);
+	m->generation = 1;
+	m->cfg = config_ref_new(cfg);
 	if (!m->config_path || !m->cfg) {
 		free(m->config_path);
 		free(m);
@@ -1336,7 +1337,7 @@ int manager_reload(struct manager *m, struct config_diags *diags)
 				  diags->v[i].col, diags->v[i].msg);
 		return r;
 	}
-	struct config_ref *ref = config_ref_new(cfg, m->generation + 1);
+	struct config_ref *ref = config_ref_new(cfg);
 	if (!ref) {
 		config_free(cfg);
 		free(cfg);

@@ -106,6 +106,14 @@ static bool counter_from_json(const json_t *j, const struct counter_desc *d, str
 	const json_t *v = json_object_get(j, d->state_name);
 	uint64_t *field = counters_field(c, d);
 
+	/* Absent: a counter added after the file was written starts at 0
+	 * (present but malformed is an error). */
+	if (!v) {
+		size_t n = d->kind == COUNTER_BY_CLASS ? COLLAPSE_CLASS_MAX : 1;
+		for (size_t k = 0; k < n; k++)
+			field[k] = 0;
+		return true;
+	}
 	if (d->kind != COUNTER_BY_CLASS)
 		return u64_value(v, field);
 	if (!json_is_array(v) || json_array_size(v) != COLLAPSE_CLASS_MAX)

@@ -1,29 +1,63 @@
 #!/bin/bash
-# Build thpd and run every test suite (unit + integration) in BUILD_DIR
-# (default build/). Run as root: integration tests drive process_madvise on
-# real processes (without root they skip with 77). Extra arguments go to
-# `meson setup` (e.g. -Db_sanitize=address,undefined); MESON_TEST_ARGS (split
-# on spaces) go to `meson test` (e.g. "--no-suite slow").
+# Build thpd and run every test suite (unit, fuzz replay, integration,
+# benchmark smoke test). Run as root: integration tests drive process_madvise
+# on real processes (without root they skip with 77).
+#
+# Two builds:
+#   build/       plain (what scripts/demo.sh and the kernel matrix run); the
+#                tests of suite "plain" run here: those that cannot run a
+#                sanitized binary (thpd under valgrind, thpd inside a systemd
+#                container without the sanitizer runtime).
+#   build-asan/  ASan + UBSan (-fno-sanitize-recover): every other test. A
+#                sanitizer report in thpd's output fails the test.
+# SANITIZE=0 runs every test on the plain build instead (no build-asan/).
+# MESON_TEST_ARGS (split on spaces) go to both `meson test` runs, e.g.
+# "--no-suite slow".
 # Prints "N passed, N failed, N skipped" last; exits non-zero on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD_DIR=${BUILD_DIR:-build}
+SANITIZE=${SANITIZE:-1}
 bash scripts/install-deps.sh
-if [[ -d $BUILD_DIR ]]; then
-	meson setup --reconfigure "$BUILD_DIR" "$@" >/dev/null
+
+# setup DIR MESON_ARGS...: configure DIR (again, if it exists) and build it.
+setup() {
+	local dir=$1
+	shift
+	if [[ -d $dir ]]; then
+		meson setup --reconfigure "$dir" "$@" >/dev/null
+	else
+		meson setup "$dir" "$@" >/dev/null
+	fi
+	ninja -C "$dir"
+}
+
+# run_suite DIR MESON_TEST_ARGS...: meson test in DIR; results appended to
+# $RESULTS (one JSON object per test).
+RESULTS=$(mktemp)
+trap 'rm -f "$RESULTS"' EXIT
+rc=0
+run_suite() {
+	local dir=$1
+	shift
+	# shellcheck disable=SC2086 # MESON_TEST_ARGS holds several words
+	meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 "$@" ${MESON_TEST_ARGS:-} || rc=1
+	cat "$dir/meson-logs/testlog.json" >>"$RESULTS"
+}
+
+setup build -Db_sanitize=none
+if ((SANITIZE)); then
+	setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+	run_suite build --suite plain
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+		UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+		run_suite build-asan --no-suite plain
 else
-	meson setup "$BUILD_DIR" "$@" >/dev/null
+	run_suite build
 fi
-ninja -C "$BUILD_DIR"
-set +e
-# shellcheck disable=SC2086 # MESON_TEST_ARGS holds several words
-meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 ${MESON_TEST_ARGS:-}
-rc=$?
-set -e
-log="$BUILD_DIR/meson-logs/testlog.json"
-passed=$(jq -s '[.[] | select(.result == "OK" or .result == "EXPECTEDFAIL")] | length' "$log")
-failed=$(jq -s '[.[] | select(.result == "FAIL" or .result == "TIMEOUT" or .result == "ERROR" or .result == "UNEXPECTEDPASS")] | length' "$log")
-skipped=$(jq -s '[.[] | select(.result == "SKIP")] | length' "$log")
-jq -r -s '.[] | select(.result == "SKIP") | "skipped: \(.name)"' "$log"
+
+passed=$(jq -s '[.[] | select(.result == "OK" or .result == "EXPECTEDFAIL")] | length' "$RESULTS")
+failed=$(jq -s '[.[] | select(.result == "FAIL" or .result == "TIMEOUT" or .result == "ERROR" or .result == "UNEXPECTEDPASS")] | length' "$RESULTS")
+skipped=$(jq -s '[.[] | select(.result == "SKIP")] | length' "$RESULTS")
+jq -r -s '.[] | select(.result == "SKIP") | "skipped: \(.name)"' "$RESULTS"
 echo "$passed passed, $failed failed, $skipped skipped"
 if ((failed > 0 || rc != 0)); then exit 1; fi

@@ -45,7 +45,21 @@ fail() {
 		echo "---- thpd log (last 40 lines) ----" >&2
 		tail -n 40 "$LOG" >&2
 	fi
+	thpd_threads >&2
 	exit 1
+}
+
+# thpd_threads: where each of thpd's threads is (state, kernel wait channel,
+# kernel stack): a collapse stuck in the kernel shows here.
+thpd_threads() {
+	local t st
+	[[ -n $THPD_PID && -d /proc/$THPD_PID ]] || return 0
+	echo "---- thpd threads ----"
+	for t in /proc/"$THPD_PID"/task/*; do
+		st=$(awk '$1 == "State:" {print $2}' "$t/status" 2>/dev/null) || continue
+		echo "$(cat "$t/comm" 2>/dev/null) ${t##*/} state $st wchan $(cat "$t/wchan" 2>/dev/null)"
+		head -n 12 "$t/stack" 2>/dev/null | sed 's/^/    /' || true
+	done
 }
 
 note() {

@@ -45,8 +45,8 @@ forget() {
 	done
 	CHILD_PIDS=("${keep[@]}")
 }
-n_targets() { vcall io.thpd.Manager.ListTargets | jq '.parameters.targets | length'; }
-no_targets() { [[ $(n_targets) -eq 0 ]]; }
+# (An error reply or none is not "no targets": .targets must be an array.)
+no_targets() { vcall io.thpd.Manager.ListTargets | jq -e '.parameters.targets | arrays | length == 0' >/dev/null; }
 
 # Warm-up: one burst, so that allocator arenas and tables have grown.
 for i in $(seq 1 $BURST); do

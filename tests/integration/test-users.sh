@@ -182,8 +182,10 @@ for c in "Pause {}" "Resume {}" "Pause {\"pid\":null}" "Resume {\"pid\":null}" "
 	r=$(va "$M.$m" "$params")
 	expect_error "$r" org.varlink.service.PermissionDenied
 done
-[[ $(vcall $M.GetStatus | jq '.parameters.pauses | length') -eq 0 ]] || fail "A's denied Pause paused the daemon"
-[[ $(vcall $M.GetStatus | jq .parameters.config_generation) -eq 1 ]] || fail "A's denied Reload reloaded"
+n=$(jnum '.parameters.pauses | arrays | length' "$(vcall $M.GetStatus)")
+((n == 0)) || fail "A's denied Pause paused the daemon"
+n=$(jnum .parameters.config_generation "$(vcall $M.GetStatus)")
+((n == 1)) || fail "A's denied Reload reloaded"
 r=$(va $M.GetStatus)
 expect_ok "$r"
 jqe '.parameters | has("version") and has("pauses") and (.targets >= 3)' <<<"$r" || fail "A's GetStatus: $r"
