@@ -161,6 +161,9 @@ static void report_error(const struct ctx *c, const char *method, const char *er
 	} else if (streq(error, THPD_ERR_TARGET_NOT_ACTIVE)) {
 		print_error("target %lld is not active (%s)", (long long)jget_int(params, "pid"),
 			    jget_str_or(params, "state", "?"));
+	} else if (streq(error, VARLINK_ERR_PERMISSION) && jget_str_or(params, "reason", NULL)) {
+		print_error("permission denied: target %lld: %s",
+			    (long long)jget_int(params, "pid"), jget_str_or(params, "reason", "?"));
 	} else if (streq(error, VARLINK_ERR_PERMISSION)) {
 		print_error("permission denied: %s needs root or group thpd",
 			    c->verb && c->verb->privileged_what ? c->verb->privileged_what : verb);

@@ -12,6 +12,7 @@
 
 #include "procfs.h"
 #include "util.h"
+#include "errno-policy.h"
 
 bool maps_covers(const char *maps, size_t len, uint64_t start, uint64_t end)
 {
@@ -72,12 +73,6 @@ int collapse_chunk(int pidfd, pid_t pid, uint64_t addr)
 	return err;
 }
 
-/* Errors after which the rest of the job would fail the same way. */
-static bool ends_job(int err)
-{
-	return err == ENOMEM || err == EBUSY || err == ESRCH || err == EPERM || err == EACCES;
-}
-
 /* AnonHugePages + ShmemPmdMapped of the whole process, bytes; -1 on error. */
 static int64_t process_huge_bytes(pid_t pid)
 {
@@ -127,7 +122,7 @@ static void collapse_run(struct work *w, const atomic_bool *stop)
 			      ? job->inject_errno
 			      : collapse_chunk(job->pidfd, job->pid, job->addrs[i]);
 		job->errs[i] = err;
-		if (ends_job(err))
+		if (errno_policy_ends_job(err))
 			break;
 	}
 	if (job->verify)

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <systemd/sd-login.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uthash.h>
 
@@ -68,6 +69,7 @@ struct ident {
 	bool kthread; /* no exe: nothing to collapse, ever */
 	char name[64];
 	uid_t uid;
+	bool has_owner; /* see struct discovered */
 	char *exe, *cgroup, *unit, *memcg;
 	unsigned full_walk; /* walk of the last full read */
 	unsigned seen_walk;
@@ -141,6 +143,40 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/*
+ * Does the process belong to its real uid the way ptrace(2) sees it (the
+ * kernel's PTRACE_MODE_READ_REALCREDS rule, minus capabilities)? Its real,
+ * effective and saved uids agree, and so do its gids (no set-uid or set-gid
+ * program), and it is dumpable: the files in /proc/PID belong to root
+ * otherwise (the directory itself keeps the process's uid).
+ */
+static bool has_owner(int dfd, const struct proc_status *st)
+{
+	struct stat sb;
+
+	return st->uid == st->euid && st->uid == st->suid && st->gid == st->egid &&
+	       st->gid == st->sgid && fstatat(dfd, "status", &sb, 0) == 0 && sb.st_uid == st->euid;
+}
+
+bool proc_owned_by(pid_t pid, uid_t uid)
+{
+	char path[32], *buf;
+	size_t len;
+	struct proc_status st;
+	bool owned = false;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	int dfd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (dfd < 0)
+		return false;
+	if (read_file_at(dfd, "status", &buf, &len) == 0) {
+		owned = status_parse(buf, len, &st) == 0 && st.uid == uid && has_owner(dfd, &st);
+		free(buf);
+	}
+	close(dfd);
+	return owned;
+}
+
 /* Does this cache entry need its exe/cgroups/uid read again? */
 static bool needs_refresh(const struct discover_job *job, const struct ident *e,
 			  const struct proc_stat *ps)
@@ -193,6 +229,7 @@ static struct ident *identify(struct discover_job *job, pid_t pid, int dfd,
 			return NULL;
 		*rss_anon = st.rss_anon;
 		e->uid = st.uid;
+		e->has_owner = has_owner(dfd, &st);
 	}
 	snprintf(e->name, sizeof(e->name), "%s", ps->comm);
 	if (*refreshed) {
@@ -312,6 +349,7 @@ static void consider(struct discover_job *job, int proc_fd, pid_t pid)
 	    .fp = fp,
 	    .starttime = ps.starttime,
 	    .uid = e->uid,
+	    .has_owner = e->has_owner,
 	    .anon_bytes = rss_anon,
 	    .comm = strdup(e->name),
 	    .exe = dup_or_null(e->exe),

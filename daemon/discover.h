@@ -31,6 +31,9 @@ struct discovered {
 	struct mem_fingerprint fp;
 	uint64_t starttime;
 	uid_t uid;
+	/* An unprivileged client with this uid may see and steer it: its
+	 * uids agree, its gids agree, and it is dumpable (as ptrace(2) asks). */
+	bool has_owner;
 	uint64_t anon_bytes;
 	char *comm, *exe, *unit, *cgroup, *memcg; /* NULL when unknown */
 	int policy;				  /* index into cfg->policies, -1 = no match */
@@ -76,6 +79,14 @@ struct discover_job *discover_job_new(struct config_ref *cfg, const struct known
 void discover_job_free(struct discover_job *job);
 /* Free the strings of one entry and close its pidfd if still set. */
 void discovered_clear(struct discovered *d);
+
+/*
+ * Is pid, now, a process of uid as ptrace(2) sees it (see has_owner in
+ * struct discovered)? Reads /proc/PID/status and stats /proc/PID: a few
+ * microseconds, for a control call of a user without privilege (the
+ * discovery's answer may be older than a prctl(PR_SET_DUMPABLE) or setuid).
+ */
+bool proc_owned_by(pid_t pid, uid_t uid);
 
 /*
  * Proc connector: a netlink socket that reports exec events. Before Linux

@@ -16,6 +16,7 @@
 #include "buddyinfo.h"
 #include "collapse.h"
 #include "discover.h"
+#include "errno-policy.h"
 #include "pagemap.h"
 #include "log.h"
 #include "plan.h"
@@ -72,6 +73,7 @@ static void emit(struct manager *m, struct manager_event *ev, const struct targe
 		ev->has_target = true;
 		ev->pid = t->pid;
 		ev->uid = t->uid;
+		ev->has_owner = t->has_owner;
 		ev->comm = t->comm;
 		ev->policy = t->policy ? t->policy->name : NULL;
 	}
@@ -222,6 +224,7 @@ static void set_identity(struct target *t, struct discovered *d)
 	t->memcg = d->memcg;
 	d->comm = d->exe = d->unit = d->cgroup = d->memcg = NULL;
 	t->uid = d->uid;
+	t->has_owner = d->has_owner;
 	t->anon_bytes = d->anon_bytes;
 }
 
@@ -983,8 +986,8 @@ static bool apply_results(struct manager *m, struct target *t, struct collapse_j
 			tb_refund(policy_bucket(m, t->policy), PMD_SIZE_2M);
 			continue;
 		}
-		enum collapse_class cls =
-		    e == COLLAPSE_ERR_UNMAPPED ? COLLAPSE_UNMAPPED : collapse_classify(e);
+		enum collapse_class cls = collapse_result_class(e);
+		const struct errno_policy *pol = errno_policy(cls);
 		int err = e == COLLAPSE_ERR_UNMAPPED ? ENOMEM : e;
 		count_result(m, t, cls, err, grew);
 		grown += grew;
@@ -1004,26 +1007,17 @@ static bool apply_results(struct manager *m, struct target *t, struct collapse_j
 						     .addr = job->addrs[i]},
 			     t);
 		}
-		switch (cls) {
-		case COLLAPSE_NOMEM:
+		/* What the answer means beyond its chunk: errno-policy.c. */
+		if (pol->pause == PAUSE_DAEMON)
 			pause_global_enomem(m, t, now);
-			break;
-		case COLLAPSE_CGROUP_FULL:
+		else if (pol->pause == PAUSE_MEMCG)
 			pause_memcg(m, t, now);
-			break;
-		case COLLAPSE_DENIED:
+		if (pol->report_denied)
 			log_denied_once(m, t, err, "process_madvise(MADV_COLLAPSE)");
-			break;
-		case COLLAPSE_GONE:
+		if (pol->drop_target)
 			gone = true;
-			break;
-		case COLLAPSE_UNMAPPED:
-			/* The layout changed under us: rescan before trying more. */
+		if (pol->rescan)
 			t->rescan_needed = true;
-			break;
-		default:
-			break;
-		}
 	}
 	emit(m,
 	     &(struct manager_event){.type = MANAGER_EVENT_COLLAPSE_DONE,
@@ -1054,10 +1048,7 @@ static void on_collapse_done(struct work *w, bool cancelled, void *userdata)
 		/* The target went away meanwhile: the work was still done. */
 		for (size_t i = 0; i < job->n; i++)
 			if (job->errs[i] != COLLAPSE_NOT_TRIED)
-				count_global(m,
-					     job->errs[i] == COLLAPSE_ERR_UNMAPPED
-						 ? COLLAPSE_UNMAPPED
-						 : collapse_classify(job->errs[i]),
+				count_global(m, collapse_result_class(job->errs[i]),
 					     !job->maybe[i]);
 		goto out;
 	}
@@ -1449,7 +1440,7 @@ uint64_t manager_budget_available(struct manager *m)
 
 /* ---- operator steering ------------------------------------------------ */
 
-int manager_pause(struct manager *m, pid_t pid)
+int manager_pause(struct manager *m, pid_t pid, bool by_privileged)
 {
 	struct target *t = NULL;
 
@@ -1459,6 +1450,8 @@ int manager_pause(struct manager *m, pid_t pid)
 			return -ESRCH;
 		if (t->state == TARGET_ACTIVE || t->state == TARGET_THP_DISABLED)
 			t->state = TARGET_PAUSED;
+		if (t->state == TARGET_PAUSED)
+			t->paused_by_privileged |= by_privileged;
 		log_notice("target %d (%s) paused by operator", (int)t->pid, t->comm);
 	} else {
 		m->operator_paused = true;
@@ -1468,7 +1461,7 @@ int manager_pause(struct manager *m, pid_t pid)
 	return 0;
 }
 
-int manager_resume(struct manager *m, pid_t pid)
+int manager_resume(struct manager *m, pid_t pid, bool by_privileged)
 {
 	struct target *t = NULL;
 
@@ -1476,8 +1469,11 @@ int manager_resume(struct manager *m, pid_t pid)
 		t = manager_find_target(m, pid);
 		if (!t)
 			return -ESRCH;
+		if (t->state == TARGET_PAUSED && t->paused_by_privileged && !by_privileged)
+			return -EPERM;
 		if (t->state == TARGET_PAUSED) {
 			t->state = TARGET_ACTIVE;
+			t->paused_by_privileged = false;
 			/* It may have changed while paused (e.g. PR_SET_THP_DISABLE):
 			 * scan before sending any chunk of the old table. */
 			t->rescan_needed = true;
@@ -1493,7 +1489,8 @@ int manager_resume(struct manager *m, pid_t pid)
 	return 0;
 }
 
-int manager_collapse_now(struct manager *m, pid_t pid, uint64_t start, uint64_t end)
+int manager_collapse_now(struct manager *m, pid_t pid, uint64_t start, uint64_t end,
+			 bool by_privileged)
 {
 	struct target *t = manager_find_target(m, pid);
 	int n = 0;
@@ -1514,8 +1511,17 @@ int manager_collapse_now(struct manager *m, pid_t pid, uint64_t start, uint64_t 
 		n++;
 	}
 	/* A fresh full scan sees what changed since the last one; its result is
-	 * planned at once. */
-	t->maps_hash = 0;
-	submit_scan(m, t);
+	 * planned at once. Unprivileged callers cannot make thpd read smaps
+	 * more often than once per scan interval: the due chunks then go at
+	 * the next plan. */
+	uint64_t now = now_usec();
+	if (by_privileged || !t->forced_scan_usec ||
+	    now >= t->forced_scan_usec + m->cfg->cfg->daemon.scan_interval_usec) {
+		t->forced_scan_usec = now;
+		t->maps_hash = 0;
+		submit_scan(m, t);
+	} else {
+		schedule_kick(m, now);
+	}
 	return n;
 }

@@ -37,6 +37,9 @@ struct target {
 	int pidfd;
 	uint64_t starttime;
 	uid_t uid;
+	bool has_owner;		   /* uid may see and steer it (struct discovered) */
+	bool paused_by_privileged; /* TARGET_PAUSED by root or group thpd */
+	uint64_t forced_scan_usec; /* last full scan a Collapse call asked for */
 	char *comm, *exe, *unit, *cgroup, *memcg;
 	const struct policy *policy; /* in the manager's current config */
 	struct event *exit_ev;
@@ -132,6 +135,7 @@ struct manager_event {
 	bool has_target; /* pid/uid/comm/policy are set */
 	pid_t pid;
 	uid_t uid;
+	bool has_owner; /* the target's uid may see it (struct target) */
 	const char *comm;
 	const char *policy;
 	const char *reason; /* removal reason, pause reason ("enomem", "ebusy", "operator") */
@@ -148,15 +152,21 @@ typedef void (*manager_event_fn)(const struct manager_event *ev, void *userdata)
 void manager_set_event_sink(struct manager *m, manager_event_fn fn, void *userdata);
 
 /* Operator steering. pid 0 = the whole daemon. -ESRCH: no such target. */
-int manager_pause(struct manager *m, pid_t pid);
-int manager_resume(struct manager *m, pid_t pid);
+/* pid 0: the whole daemon. by_privileged: asked by root or group thpd; a
+ * target paused so is resumed only so (-EPERM otherwise). */
+int manager_pause(struct manager *m, pid_t pid, bool by_privileged);
+int manager_resume(struct manager *m, pid_t pid, bool by_privileged);
 /*
  * Make the chunks of a target in [start, end) (end 0 = all) due now, even if
  * backing off, parked or quarantined, and rescan it; the collapse itself
  * goes through the budgets as usual. Returns the number of chunks made due,
  * -ESRCH (no such target) or -EBUSY (paused or denied).
  */
-int manager_collapse_now(struct manager *m, pid_t pid, uint64_t start, uint64_t end);
+/* Chunks of pid in [start, end) (end 0: all) due now, and a fresh full scan;
+ * for a caller without privilege at most one forced scan per scan interval
+ * and target (the chunks are due all the same). */
+int manager_collapse_now(struct manager *m, pid_t pid, uint64_t start, uint64_t end,
+			 bool by_privileged);
 
 /* Read-only views for the control layer. */
 const struct thpd_config *manager_config(const struct manager *m);

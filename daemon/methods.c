@@ -12,6 +12,7 @@
 #include "config-json.h"
 #include "counters.h"
 #include "kfeatures.h"
+#include "discover.h"
 #include "manager.h"
 #include "protocol.h"
 #include "thpmode.h"
@@ -105,9 +106,13 @@ static bool no_params(struct call *c)
 	return false;
 }
 
+/* Root and group thpd see every target; a user those it owns: its uid, not
+ * set-uid/set-gid, dumpable, as ptrace(2) would ask. The discovery's answer
+ * (has_owner) is checked again now: a process may have made itself
+ * non-dumpable since. */
 static bool can_see(const struct peer *p, const struct target *t)
 {
-	return p->privileged || p->uid == t->uid;
+	return p->privileged || (t->has_owner && p->uid == t->uid && proc_owned_by(t->pid, p->uid));
 }
 
 /* Length of the valid UTF-8 sequence at s (1 to 4), 0 if there is none. */
@@ -251,7 +256,19 @@ static json_t *target_json(const struct target *t)
 			 chunks);
 }
 
-static json_t *pauses_json(const struct manager *m, uint64_t now)
+/* Does the peer see a target in this memory cgroup? (An EBUSY pause names
+ * the cgroup: a user sees the pauses of cgroups their own targets are in.) */
+static bool can_see_memcg(const struct manager *m, const struct peer *peer, const char *memcg)
+{
+	if (peer->privileged)
+		return true;
+	for (const struct target *t = manager_targets(m); t; t = t->hh.next)
+		if (can_see(peer, t) && t->memcg && streq(t->memcg, memcg))
+			return true;
+	return false;
+}
+
+static json_t *pauses_json(const struct manager *m, const struct peer *peer, uint64_t now)
 {
 	json_t *a = json_array();
 	uint64_t until;
@@ -266,7 +283,7 @@ static json_t *pauses_json(const struct manager *m, uint64_t now)
 				 "detail", detail));
 	}
 	for (const struct memcg_pause *p = manager_memcg_pauses(m); p; p = p->hh.next)
-		if (pause_active(&p->pause, now))
+		if (pause_active(&p->pause, now) && can_see_memcg(m, peer, p->path))
 			json_array_append_new(
 			    a, json_pack("{s:s, s:o, s:f}", "reason", "ebusy", "cgroup",
 					 text_json(p->path), "remaining_sec",
@@ -304,17 +321,20 @@ static void m_get_status(struct call *c)
 
 	if (!no_params(c))
 		return;
+	/* A user without privilege counts only the targets they may see. */
+	size_t n_targets = 0;
+	for (const struct target *t = manager_targets(c->m); t; t = t->hh.next)
+		n_targets += can_see(c->peer, t);
 	uname(&u);
 	c->reply->parameters = json_pack(
 	    "{s:s, s:f, s:s, s:s, s:i, s:i, s:i, s:I, s:{s:I, s:I}, s:o, s:o}", "version",
 	    THPD_VERSION, "uptime_sec", (double)(now - manager_started_usec(c->m)) / 1e6, "kernel",
 	    u.release, "thp_mode", thp_mode_read(mode, sizeof(mode)), "config_generation",
 	    (int)manager_config_generation(c->m), "policies", (int)cfg->n_policies, "targets",
-	    (int)HASH_COUNT(manager_targets(c->m)), "collapsed_bytes",
-	    (json_int_t)manager_counters(c->m)->collapsed_bytes, "budget", "rate",
-	    (json_int_t)cfg->daemon.max_collapse_rate, "available",
+	    (int)n_targets, "collapsed_bytes", (json_int_t)manager_counters(c->m)->collapsed_bytes,
+	    "budget", "rate", (json_int_t)cfg->daemon.max_collapse_rate, "available",
 	    (json_int_t)MIN(manager_budget_available(c->m), (uint64_t)INT64_MAX), "pauses",
-	    pauses_json(c->m, now), "kernel_features", kernel_features_json(c->features));
+	    pauses_json(c->m, c->peer, now), "kernel_features", kernel_features_json(c->features));
 }
 
 static void m_list_targets(struct call *c)
@@ -464,7 +484,8 @@ static void m_collapse(struct call *c)
 	struct target *t = steerable_target(c, pid);
 	if (!t)
 		return;
-	int n = manager_collapse_now(c->m, t->pid, (uint64_t)start, (uint64_t)end);
+	int n =
+	    manager_collapse_now(c->m, t->pid, (uint64_t)start, (uint64_t)end, c->peer->privileged);
 	if (n == -EBUSY) {
 		const char *state = manager_pause_reason(c->m, now_usec(), &until)
 					? "daemon-paused"
@@ -475,7 +496,7 @@ static void m_collapse(struct call *c)
 	c->reply->parameters = json_pack("{s:i}", "chunks", n < 0 ? 0 : n);
 }
 
-static void pause_or_resume(struct call *c, int (*fn)(struct manager *, pid_t))
+static void pause_or_resume(struct call *c, int (*fn)(struct manager *, pid_t, bool))
 {
 	json_error_t err;
 	json_int_t pid = 0;
@@ -486,12 +507,14 @@ static void pause_or_resume(struct call *c, int (*fn)(struct manager *, pid_t))
 	if (pid == 0) {
 		if (!c->peer->privileged)
 			return reply_error(c, VARLINK_ERR_PERMISSION, NULL);
-		fn(c->m, 0);
+		fn(c->m, 0, true);
 		return;
 	}
 	struct target *t = steerable_target(c, pid);
-	if (t)
-		fn(c->m, t->pid);
+	if (t && fn(c->m, t->pid, c->peer->privileged) == -EPERM)
+		reply_error(c, VARLINK_ERR_PERMISSION,
+			    json_pack("{s:I, s:s}", "pid", (json_int_t)t->pid, "reason",
+				      "paused by root or group thpd"));
 }
 
 static void m_pause(struct call *c)
@@ -525,7 +548,7 @@ static void m_monitor(struct call *c)
 
 bool methods_event_visible(const struct peer *peer, const struct manager_event *ev)
 {
-	return peer->privileged || !ev->has_target || ev->uid == peer->uid;
+	return peer->privileged || !ev->has_target || (ev->has_owner && ev->uid == peer->uid);
 }
 
 json_t *methods_event_json(const struct manager_event *ev)

@@ -438,11 +438,33 @@ int maps_parse(const char *buf, size_t len, struct vma_list *out)
 
 /* ---- status ------------------------------------------------------------- */
 
+/* "R E S F" of a Uid:/Gid: line: the first three (real, effective, saved)
+ * into ids; the fourth (filesystem) is read and not kept. */
+static bool parse_ids(struct span val, uint32_t ids[3])
+{
+	const char *p = val.p;
+	uint64_t x;
+
+	for (int i = 0; i < 4; i++) {
+		while (p < val.e && is_blank(*p))
+			p++;
+		if (!parse_dec(&p, val.e, false, &x) || x > UINT32_MAX)
+			return false;
+		if (i < 3)
+			ids[i] = (uint32_t)x;
+		if (p < val.e && !is_blank(*p))
+			return false;
+	}
+	while (p < val.e && is_blank(*p))
+		p++;
+	return p == val.e;
+}
+
 int status_parse(const char *buf, size_t len, struct proc_status *out)
 {
 	const char *pos = buf, *end;
 	struct span line;
-	bool have_uid = false;
+	bool have_uid = false, have_gid = false;
 
 	memset(out, 0, sizeof(*out));
 	out->thp_enabled = -1;
@@ -463,11 +485,21 @@ int status_parse(const char *buf, size_t len, struct proc_status *out)
 			memcpy(out->name, val.p, n);
 			out->name[n] = '\0';
 		} else if (span_eq(name, "Uid")) {
-			if (!parse_dec(&p, val.e, false, &x) || x > (uid_t)-1 ||
-			    (p < val.e && !is_blank(*p)))
+			uint32_t ids[3];
+			if (!parse_ids(val, ids))
 				return -EINVAL;
-			out->uid = (uid_t)x;
+			out->uid = ids[0];
+			out->euid = ids[1];
+			out->suid = ids[2];
 			have_uid = true;
+		} else if (span_eq(name, "Gid")) {
+			uint32_t ids[3];
+			if (!parse_ids(val, ids))
+				return -EINVAL;
+			out->gid = ids[0];
+			out->egid = ids[1];
+			out->sgid = ids[2];
+			have_gid = true;
 		} else if (span_eq(name, "THP_enabled")) {
 			if (parse_dec(&p, val.e, false, &x) && p == val.e && x <= 1)
 				out->thp_enabled = (int)x;
@@ -477,7 +509,7 @@ int status_parse(const char *buf, size_t len, struct proc_status *out)
 			(void)parse_kb_value(val, &out->rss_shmem);
 		}
 	}
-	return have_uid ? 0 : -EINVAL;
+	return have_uid && have_gid ? 0 : -EINVAL;
 }
 
 /* ---- cgroup ------------------------------------------------------------- */

@@ -52,13 +52,16 @@ void vma_list_free(struct vma_list *l);
 
 struct proc_status {
 	char name[64];
-	uid_t uid;	    /* real uid */
+	uid_t uid;	  /* real uid */
+	uid_t euid, suid; /* effective, saved */
+	gid_t gid, egid, sgid;
 	int thp_enabled;    /* THP_enabled: 1/0, -1 if the line is absent */
 	uint64_t rss_anon;  /* RssAnon in bytes */
 	uint64_t rss_shmem; /* RssShmem in bytes */
 };
 
-/* /proc/PID/status. Returns 0 or -EINVAL if Uid: is missing/malformed. */
+/* /proc/PID/status. Returns 0 or -EINVAL if Uid: or Gid: is missing or
+ * malformed (each holds real, effective, saved and filesystem ids). */
 int status_parse(const char *buf, size_t len, struct proc_status *out);
 
 /*

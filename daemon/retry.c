@@ -5,6 +5,8 @@
 
 #include "retry.h"
 
+#include "errno-policy.h"
+
 enum collapse_class collapse_classify(int err)
 {
 	switch (err) {
@@ -111,14 +113,14 @@ void retry_record(struct chunk_retry *c, enum collapse_class cls, int err, uint6
 {
 	c->last_err = err;
 
-	switch (cls) {
-	case COLLAPSE_OK:
+	switch (errno_policy(cls)->chunk) {
+	case EFFECT_HUGE:
 		c->state = CHUNK_HUGE;
 		c->attempts = 0;
 		c->next_usec = 0;
 		c->last_err = 0;
 		break;
-	case COLLAPSE_RETRY:
+	case EFFECT_BACKOFF:
 		if (c->attempts < UINT32_MAX)
 			c->attempts++;
 		if (c->attempts >= cfg->eagain_attempts) {
@@ -132,21 +134,17 @@ void retry_record(struct chunk_retry *c, enum collapse_class cls, int err, uint6
 							     cfg->eagain_max_usec, rand32));
 		}
 		break;
-	case COLLAPSE_UNMAPPED:
+	case EFFECT_RESET:
 		c->state = CHUNK_CANDIDATE;
 		c->attempts = 0;
 		c->next_usec = 0;
 		break;
-	case COLLAPSE_NOMEM:
-	case COLLAPSE_CGROUP_FULL:
-	case COLLAPSE_GONE:
-	case COLLAPSE_DENIED:
+	case EFFECT_CANDIDATE:
 		/* The pause is target- or daemon-wide; the chunk stays eligible. */
 		c->state = CHUNK_CANDIDATE;
 		c->next_usec = 0;
 		break;
-	case COLLAPSE_INELIGIBLE:
-	case COLLAPSE_OTHER:
+	case EFFECT_QUARANTINE:
 	default:
 		c->state = CHUNK_QUARANTINED;
 		c->next_usec = 0;

@@ -107,13 +107,14 @@ expect_error() {
 expect_ok() {
 	jqe 'has("parameters") and (has("error") | not)' <<<"$1" || fail "expected success, got: '$1'"
 }
-# start_target_as USER NAME ARGS...: thp-target as USER; sets READY.
+# start_target_as USER NAME ARGS...: thp-target (TARGET_BIN if set) as USER;
+# sets READY.
 start_target_as() {
 	local user=$1 name=$2
 	shift 2
 	local ready="$WORK/home-$user/$name.ready" pid
 	# setpriv itself (not a function: a subshell) so that $! is the target.
-	setpriv --reuid="$user" --regid="$user" --clear-groups "$THP_TARGET" --ready-file "$ready" "$@" \
+	setpriv --reuid="$user" --regid="$user" --clear-groups "${TARGET_BIN:-$THP_TARGET}" --ready-file "$ready" "$@" \
 		>"$WORK/$name.out" 2>&1 &
 	pid=$!
 	CHILD_PIDS+=("$pid")
@@ -188,7 +189,8 @@ n=$(jnum .parameters.config_generation "$(vcall $M.GetStatus)")
 ((n == 1)) || fail "A's denied Reload reloaded"
 r=$(va $M.GetStatus)
 expect_ok "$r"
-jqe '.parameters | has("version") and has("pauses") and (.targets >= 3)' <<<"$r" || fail "A's GetStatus: $r"
+# A counts only its own target (root's and B's are not A's business).
+jqe '.parameters | has("version") and has("pauses") and (.targets == 1)' <<<"$r" || fail "A's GetStatus: $r"
 expect_ok "$(va org.varlink.service.GetInfo)"
 expect_ok "$(va $M.GetPolicy)"
 
@@ -299,6 +301,47 @@ expect_ok "$(vas "$UB" "$g" $M.Resume)"
 r=$(vas "$UB" "$g" $M.Reload)
 jqe '.parameters.config_generation == 2' <<<"$r" || fail "B (group thpd) Reload: $r"
 expect_ok "$(vas "$UB" "$g" $M.Collapse "{\"pid\": $rpid}")"
+# ---- what A started but does not own, and a pause A did not set --------------
+# ptrace(2)'s rule: a process whose uids or gids differ (set-uid) or that is
+# not dumpable is not its real user's to see or steer.
+start_target_as "$UA" nd --name "thpt-user-${TAG}n" --size 8M --not-dumpable
+ndpid=$(ready_get "$READY" pid)
+wait_until 10 is_target "$ndpid" || fail "A's non-dumpable process never became a target"
+r=$(va $M.GetTarget "{\"pid\": $ndpid}")
+expect_error "$r" $M.NoSuchTarget
+[[ $(va $M.ListTargets | jq -c '[.parameters.targets[].pid]') == "[$apid]" ]] ||
+	fail "A's ListTargets shows its non-dumpable process: $(va $M.ListTargets)"
+expect_error "$(va $M.Pause "{\"pid\": $ndpid}")" $M.NoSuchTarget
+kill -TERM "$ndpid"
+# A set-uid-root copy of thp-target, started by A: real uid A, effective 0.
+SUID_DIR=$(mktemp -d /var/tmp/thpd-test-suid.XXXXXX)
+on_exit "rm -rf '$SUID_DIR'"
+chmod 755 "$SUID_DIR"
+cp "$THP_TARGET" "$SUID_DIR/thp-target"
+chown root:root "$SUID_DIR/thp-target"
+chmod 4755 "$SUID_DIR/thp-target"
+TARGET_BIN="$SUID_DIR/thp-target" start_target_as "$UA" su --name "thpt-user-${TAG}s" --size 8M
+supid=$(ready_get "$READY" pid)
+if [[ $(awk '$1 == "Uid:" {print $3}' "/proc/$supid/status") == 0 ]]; then
+	wait_until 10 is_target "$supid" || fail "A's set-uid process never became a target"
+	expect_error "$(va $M.GetTarget "{\"pid\": $supid}")" $M.NoSuchTarget
+	expect_error "$(va $M.Collapse "{\"pid\": $supid}")" $M.NoSuchTarget
+	note "A's set-uid-root and non-dumpable processes: targets, hidden from A"
+else
+	note "A's non-dumpable process: a target, hidden from A; set-uid not tried ($(findmnt -no OPTIONS -T "$SUID_DIR") ignores set-uid)"
+fi
+kill -TERM "$supid"
+# Root pauses A's target: A may not resume it (A may pause and resume its own:
+# above).
+vcall $M.Pause "{\"pid\": $apid}" >/dev/null
+r=$(va $M.Resume "{\"pid\": $apid}")
+expect_error "$r" org.varlink.service.PermissionDenied
+[[ $(state "$apid") == paused ]] || fail "A resumed the pause root set: $(state "$apid")"
+out=$(run_as "$UA" --clear-groups "$THPCTL" --socket "$SOCK" resume "$apid" 2>&1) && fail "thpctl resume as A succeeded: $out"
+grep -q "paused by root or group thpd" <<<"$out" || fail "thpctl resume as A: $out"
+vcall $M.Resume "{\"pid\": $apid}" >/dev/null
+[[ $(state "$apid") == active ]] || fail "root's resume: $(state "$apid")"
+
 # A still may not, after all of that.
 expect_error "$(va $M.GetCounters)" org.varlink.service.PermissionDenied
 [[ $(va $M.ListTargets | jq -c '[.parameters.targets[].pid]') == "[$apid]" ]] || fail "A's ListTargets at the end"

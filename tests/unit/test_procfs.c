@@ -480,6 +480,11 @@ static void test_status_sample(void **state)
 	assert_int_equal(strlen(st.name), sizeof(st.name) - 1);
 	assert_memory_equal(st.name, "my prog with a very long name", 29);
 	assert_int_equal(st.uid, 1000);
+	assert_int_equal(st.euid, 1001);
+	assert_int_equal(st.suid, 1002);
+	assert_int_equal(st.gid, 100);
+	assert_int_equal(st.egid, 101);
+	assert_int_equal(st.sgid, 102);
 	assert_int_equal(st.thp_enabled, -1);
 	assert_int_equal(st.rss_anon, 18014398509481983ULL * KB);
 	assert_int_equal(st.rss_shmem, 0);
@@ -500,25 +505,42 @@ static void test_status_nasty(void **state)
 {
 	struct proc_status st;
 
+	const char *gid = "Gid:\t0\t0\t0\t0\n";
+	char b[256];
+
 	assert_int_equal(status_str("Name:\tx\nRssAnon:\t4 kB\n", &st), -EINVAL);
 	assert_int_equal(status_str("Uid:\n", &st), -EINVAL);
 	assert_int_equal(status_str("Uid:\tabc\t0\t0\t0\n", &st), -EINVAL);
 	assert_int_equal(status_str("Uid:\t-1\t0\t0\t0\n", &st), -EINVAL);
-	assert_int_equal(status_str("Uid:\t4294967296\t0\n", &st), -EINVAL);
-	assert_int_equal(status_str("Uid:\t12x\t0\n", &st), -EINVAL);
+	assert_int_equal(status_str("Uid:\t4294967296\t0\t0\t0\n", &st), -EINVAL);
+	assert_int_equal(status_str("Uid:\t12x\t0\t0\t0\n", &st), -EINVAL);
 	assert_int_equal(status_str("", &st), -EINVAL);
+	/* Four ids each, Gid: too. */
+	assert_int_equal(status_str("Uid:\t1\t1\t1\t1\n", &st), -EINVAL);
+	snprintf(b, sizeof(b), "Uid:\t5\t0\n%s", gid);
+	assert_int_equal(status_str(b, &st), -EINVAL);
+	snprintf(b, sizeof(b), "Uid:\t5\t0\t0\t0\t0\n%s", gid);
+	assert_int_equal(status_str(b, &st), -EINVAL);
+	assert_int_equal(status_str("Uid:\t1\t1\t1\t1\nGid:\t1\t1\t1\n", &st), -EINVAL);
 
-	/* No trailing newline; real uid is the first of four. */
-	assert_int_equal(status_str("THP_enabled:\t0\nUid:\t4294967295\t1\t2\t3", &st), 0);
+	/* No trailing newline; real, effective, saved (the fourth is fs). */
+	assert_int_equal(
+	    status_str("THP_enabled:\t0\nGid:\t7\t8\t9\t10\nUid:\t4294967295\t1\t2\t3", &st), 0);
 	assert_int_equal(st.uid, 4294967295U);
+	assert_int_equal(st.euid, 1);
+	assert_int_equal(st.suid, 2);
+	assert_int_equal(st.gid, 7);
+	assert_int_equal(st.egid, 8);
+	assert_int_equal(st.sgid, 9);
 	assert_int_equal(st.thp_enabled, 0);
 	assert_string_equal(st.name, "");
 
 	/* Huge kB values saturate; garbage in optional fields is ignored. */
-	assert_int_equal(status_str("Uid:\t5\nRssAnon:\t99999999999999999999 kB\n"
-				    "RssShmem:\tlots\nTHP_enabled:\tmaybe\n",
-				    &st),
-			 0);
+	assert_int_equal(
+	    status_str("Uid:\t5\t5\t5\t5\nGid:\t0 0 0 0\nRssAnon:\t99999999999999999999 kB\n"
+		       "RssShmem:\tlots\nTHP_enabled:\tmaybe\n",
+		       &st),
+	    0);
 	assert_int_equal(st.uid, 5);
 	assert_int_equal(st.rss_anon, UINT64_MAX);
 	assert_int_equal(st.rss_shmem, 0);
