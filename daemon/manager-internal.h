@@ -24,6 +24,9 @@ struct manager {
 	char *config_path;
 	struct config_ref *cfg;
 	unsigned generation;
+	/* Why the last reload failed ("" after a good one): in the status line
+	 * until a reload succeeds, so that systemctl status still says so. */
+	char reload_error[256];
 
 	struct workq *scanq;	 /* discovery and scans */
 	struct workq *collapseq; /* collapses: never on the loop */

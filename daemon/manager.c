@@ -1115,8 +1115,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	arm_tick(m); /* the next one */
 	uint64_t now = now_usec();
-	char status[256];
-
+	char status[512];
 	char mode[32];
 
 	m->thp_always = streq(thp_mode_read(mode, sizeof(mode)), "always");
@@ -1319,6 +1318,12 @@ int manager_reload(struct manager *m, struct config_diags *diags)
 
 	if (r < 0) {
 		m->counters.reload_failures++;
+		if (diags->n)
+			snprintf(m->reload_error, sizeof(m->reload_error), "%s:%u:%u: %s",
+				 diags->v[0].file, diags->v[0].line, diags->v[0].col,
+				 diags->v[0].msg);
+		else
+			snprintf(m->reload_error, sizeof(m->reload_error), "%s", strerror(-r));
 		log_ctx_msg(LOG_ERR, &ctx,
 			    "reload of %s failed (%zu problems); keeping the old "
 			    "policy",
@@ -1349,6 +1354,7 @@ int manager_reload(struct manager *m, struct config_diags *diags)
 	m->cfg = ref;
 	m->generation++;
 	m->counters.reloads++;
+	m->reload_error[0] = '\0';
 	/* Policies are pointers into the config: re-match every target now. */
 	for (struct target *t = m->targets, *tmp; t; t = tmp) {
 		tmp = t->hh.next;
@@ -1428,9 +1434,10 @@ void manager_status_line(const struct manager *m, char *buf, size_t len)
 	char sz[32];
 	const char *why = manager_pause_reason(m, now_usec(), &until);
 
-	snprintf(buf, len, "%u targets, %s collapsed%s%s", HASH_COUNT(m->targets),
+	snprintf(buf, len, "%u targets, %s collapsed%s%s%s%s", HASH_COUNT(m->targets),
 		 format_size(m->counters.collapsed_bytes, sz, sizeof(sz)), why ? ", paused: " : "",
-		 why ? why : "");
+		 why ? why : "", m->reload_error[0] ? "; reload failed, old policy kept: " : "",
+		 m->reload_error);
 }
 
 uint64_t manager_budget_available(struct manager *m)

@@ -33,16 +33,19 @@ wait_until 10 first_full_scan || fail "no full scan of the target: $(tj | jq -c 
 kill -USR1 "$pid" # MADV_NOHUGEPAGE, then touch every page
 wait_step "$ready" 1
 
-# Every chunk tried and refused (a chunk retried while the touch still added
-# pages to its area counts again: its area changed).
+# Every chunk tried and refused, or (a slow machine, where a full scan comes
+# before the cheap ones have tried them all) the area dropped by a full scan
+# after at least one refusal. (A chunk retried while the touch still added
+# pages to its area counts again: its area changed.)
 quarantined_seen=0
-all_refused() {
-	local t
+settled() {
+	local t e
 	t=$(tj)
 	(($(jq '[.chunks[] | select(.state == "quarantined")] | length' <<<"$t") == 16)) && quarantined_seen=1
-	(($(jnum .by_result.einval "$t") >= 16))
+	e=$(jnum .by_result.einval "$t")
+	((e >= 16)) || ((e >= 1 && $(jq '.chunks | length' <<<"$t") == 0))
 }
-wait_until 10 all_refused || fail "not every chunk refused with EINVAL: $(tj | jq -c '{scans, full_scans, by_result, summary}')"
+wait_until 10 settled || fail "chunks neither refused with EINVAL nor dropped: $(tj | jq -c '{scans, full_scans, by_result, summary}')"
 t=$(tj)
 [[ $(jq -r .summary.last_errno <<<"$t") == EINVAL ]] || fail "last errno not EINVAL: $(jq -c .summary <<<"$t")"
 # (A retry in flight shows its chunk as a candidate for a moment.)
@@ -61,7 +64,7 @@ wait_until 30 full_after "$f2" || fail "no second full scan after the EINVALs: $
 t=$(tj)
 einval2=$(jnum .by_result.einval "$t")
 ((einval2 == einval)) || fail "refused chunks retried while the area stayed unchanged: einval $einval -> $einval2"
-note "EINVAL: $einval attempts for 16 chunks, none more through $(($(jnum .full_scans "$t") - f2)) full and $(jnum .scans "$t") scans in all; quarantined state $( ((quarantined_seen)) && echo seen || echo 'not caught (the next smaps read dropped the area first)')"
+note "EINVAL: $einval attempts on 16 chunks, none more through $(($(jnum .full_scans "$t") - f2)) full and $(jnum .scans "$t") scans in all; quarantined state $( ((quarantined_seen)) && echo seen || echo 'not caught (the next smaps read dropped the area first)')"
 kb=$(huge_kb_num "$pid" "$start" "$end")
 ((kb == 0)) || fail "nohugepage area got huge pages ($kb kB)"
 

@@ -113,8 +113,9 @@ for key in connect_errors error_replies timeouts disconnects; do
 	[[ $(kv active "$key") -eq 0 ]] || fail "active clients: $key=$(kv active "$key")"
 done
 # Every client is served, none starved. Latencies depend on the machine (the
-# tests share it): the bound only catches a loop that stalls.
-(($(kv active min_answered) >= LOAD_SECS / 2)) ||
+# tests share it; under ASan beside CI's qemu guests a client got 8 in 20 s):
+# the bound only catches a loop that stalls or a client left out.
+(($(kv active min_answered) >= LOAD_SECS / 4)) ||
 	fail "an active client got only $(kv active min_answered) answers in $LOAD_SECS s"
 awk -v p="$(kv active p99_ms)" 'BEGIN { exit !(p < 5000) }' || fail "p99 latency $(kv active p99_ms) ms"
 [[ $(kv slow connected) -eq 8 && $(kv slow disconnects) -eq 0 && $(kv slow error_replies) -eq 0 ]] ||
