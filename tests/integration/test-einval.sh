@@ -54,7 +54,10 @@ settled() {
 }
 wait_until 10 settled || fail "chunks neither refused with EINVAL nor dropped: $(tj | jq -c '{scans, full_scans, by_result, summary}')"
 t=$(tj)
-[[ $(jq -r .summary.last_errno <<<"$t") == EINVAL ]] || fail "last errno not EINVAL: $(jq -c .summary <<<"$t")"
+# (No errno at all when thpd saw "nh" in smaps before it tried the area.)
+if (($(jnum .by_result.einval "$t") > 0)); then
+	[[ $(jq -r .summary.last_errno <<<"$t") == EINVAL ]] || fail "last errno not EINVAL: $(jq -c .summary <<<"$t")"
+fi
 # (A retry in flight shows its chunk as a candidate for a moment.)
 none_left() { (($(jnum '[.chunks[] | select(.state != "quarantined")] | length' "$(tj)") == 0)); }
 wait_until 5 none_left ||
