@@ -115,7 +115,9 @@ fi
 # the target is idle, and thpd may rescan it rarely (its memory does not
 # change): the count of scans is a figure, not a requirement.
 scans0=$(jnum .scans "$(target_json "$pid")")
-hold_end=$(($(date +%s%N) + $(scaled "$HOLD_S") * 1000000000))
+# Not scaled: the hold is six of thpd's scan intervals, and thpd's ticks are
+# wall-clock seconds in a slow guest too.
+hold_end=$(($(date +%s%N) + HOLD_S * 1000000000))
 samples=0 max_anon=$anon0
 while (($(date +%s%N) < hold_end)); do
 	read_figures
@@ -128,7 +130,7 @@ while (($(date +%s%N) < hold_end)); do
 done
 tj=$(target_json "$pid")
 scans1=$(jnum .scans "$tj")
-note "hold $(scaled "$HOLD_S") s: $samples samples, read region 0 kB huge, Rss 0 kB; thpd scanned the target $((scans1 - scans0)) times; RssAnon $anon0 -> max $max_anon kB"
+note "hold $HOLD_S s: $samples samples, read region 0 kB huge, Rss 0 kB; thpd scanned the target $((scans1 - scans0)) times; RssAnon $anon0 -> max $max_anon kB"
 ((max_anon < 80 * 1024)) || fail "process RssAnon reached $max_anon kB: the read region got memory"
 
 # ---- thpd's view: nothing of the read region is resident or a candidate ----
