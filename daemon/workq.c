@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 struct workq {
@@ -20,6 +22,9 @@ struct workq {
 	struct work *todo_head, *todo_tail; /* guarded by lock */
 	struct work *done_head, *done_tail; /* guarded by lock */
 	bool quit;			    /* guarded by lock */
+	struct workq_sched sched;	    /* guarded by lock */
+	unsigned sched_gen;		    /* guarded by lock: bumped by workq_set_sched */
+	atomic_int sched_err;		    /* what applying sched last returned */
 	atomic_bool stop;		    /* read by running jobs */
 	int efd;
 	struct event *ev;
@@ -35,9 +40,25 @@ static void list_push(struct work **head, struct work **tail, struct work *w)
 	*tail = w;
 }
 
+/*
+ * On the worker itself: on Linux, sched_setscheduler(0) and
+ * setpriority(PRIO_PROCESS, 0) act on the calling thread only.
+ */
+static int apply_sched(const struct workq_sched *s)
+{
+	struct sched_param sp = {0};
+
+	if (sched_setscheduler(0, s->policy, &sp) < 0)
+		return -errno;
+	if (setpriority(PRIO_PROCESS, 0, s->nice) < 0)
+		return -errno;
+	return 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct workq *q = arg;
+	unsigned applied_gen = 0;
 
 	pthread_setname_np(pthread_self(), q->name);
 	pthread_mutex_lock(&q->lock);
@@ -46,6 +67,10 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&q->cond, &q->lock);
 		if (q->quit)
 			break;
+		if (q->sched_gen != applied_gen) {
+			applied_gen = q->sched_gen;
+			atomic_store(&q->sched_err, apply_sched(&q->sched));
+		}
 		struct work *w = q->todo_head;
 		q->todo_head = w->next;
 		if (!q->todo_head)
@@ -120,6 +145,21 @@ fail:
 		close(q->efd);
 	free(q);
 	return r;
+}
+
+void workq_set_sched(struct workq *q, const struct workq_sched *s)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->sched_gen == 0 || q->sched.policy != s->policy || q->sched.nice != s->nice) {
+		q->sched = *s;
+		q->sched_gen++;
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
+int workq_sched_error(const struct workq *q)
+{
+	return atomic_load(&q->sched_err);
 }
 
 void workq_submit(struct workq *q, struct work *w)

@@ -24,6 +24,22 @@ struct work {
 
 int workq_new(struct event_base *base, const char *name, void *userdata, struct workq **ret);
 void workq_submit(struct workq *q, struct work *w);
+
+/* The worker thread's CPU scheduling: a policy (SCHED_OTHER, SCHED_BATCH,
+ * SCHED_IDLE) and a nice value. */
+struct workq_sched {
+	int policy;
+	int nice;
+};
+/*
+ * Ask the worker to run its next jobs with s. It applies s itself before
+ * the next job it takes (a thread can set only its own policy this way);
+ * workq_sched_error() then tells what that returned: 0, or a negative errno
+ * (-EPERM: lowering nice needs CAP_SYS_NICE). Nothing happens when s is
+ * what was asked last.
+ */
+void workq_set_sched(struct workq *q, const struct workq_sched *s);
+int workq_sched_error(const struct workq *q);
 /*
  * Stop: ask the running job to end early, cancel queued ones, join the
  * thread, then call done() for everything still owed (on this thread).
