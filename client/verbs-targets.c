@@ -33,15 +33,16 @@ static void build_targets(struct view *v, const json_t *p)
 		sorted[i] = json_array_get(list, i);
 	qsort(sorted, n, sizeof(*sorted), cmp_pid);
 
-	table_add_column(t, "PID", "pid", ALIGN_RIGHT);
-	table_add_column(t, "COMM", "comm", ALIGN_LEFT);
-	table_add_column(t, "POLICY", "policy", ALIGN_LEFT);
-	table_add_column(t, "STATE", "state", ALIGN_LEFT);
-	table_add_column(t, "ANON", "anon", ALIGN_RIGHT);
-	table_add_column(t, "HUGE", "huge", ALIGN_RIGHT);
-	table_add_column(t, "COVERAGE", "coverage", ALIGN_RIGHT);
-	table_add_column(t, "COLLAPSED", "collapsed", ALIGN_RIGHT);
-	table_add_column(t, "LAST-ERRNO", "last_errno", ALIGN_LEFT);
+	static const struct column_def cols[] = {{"PID", "pid", ALIGN_RIGHT},
+						 {"COMM", "comm", ALIGN_LEFT},
+						 {"POLICY", "policy", ALIGN_LEFT},
+						 {"STATE", "state", ALIGN_LEFT},
+						 {"ANON", "anon", ALIGN_RIGHT},
+						 {"HUGE", "huge", ALIGN_RIGHT},
+						 {"COVERAGE", "coverage", ALIGN_RIGHT},
+						 {"COLLAPSED", "collapsed", ALIGN_RIGHT},
+						 {"LAST-ERRNO", "last_errno", ALIGN_LEFT}};
+	table_add_columns(t, cols, ARRAY_SIZE(cols));
 	for (size_t i = 0; i < n; i++) {
 		const json_t *x = sorted[i];
 		const char *state = jget_str_or(x, "state", "-");
@@ -123,13 +124,12 @@ static void build_areas(struct view *v, const json_t *t)
 	char a[FMT_BUF];
 	size_t i;
 
-	table_add_column(tb, "START", "start", ALIGN_LEFT);
-	table_add_column(tb, "END", "end", ALIGN_LEFT);
-	table_add_column(tb, "SIZE", "size", ALIGN_RIGHT);
-	table_add_column(tb, "RESIDENT", "resident", ALIGN_RIGHT);
-	table_add_column(tb, "HUGE", "huge", ALIGN_RIGHT);
-	table_add_column(tb, "COVERAGE", "coverage", ALIGN_RIGHT);
-	table_add_column(tb, "HOT", "hot", ALIGN_RIGHT);
+	static const struct column_def cols[] = {
+	    {"START", "start", ALIGN_LEFT}, {"END", "end", ALIGN_LEFT},
+	    {"SIZE", "size", ALIGN_RIGHT},  {"RESIDENT", "resident", ALIGN_RIGHT},
+	    {"HUGE", "huge", ALIGN_RIGHT},  {"COVERAGE", "coverage", ALIGN_RIGHT},
+	    {"HOT", "hot", ALIGN_RIGHT}};
+	table_add_columns(tb, cols, ARRAY_SIZE(cols));
 	json_array_foreach(areas, i, x)
 	{
 		json_int_t start = jget_int(x, "start"), end = jget_int(x, "end");
@@ -156,13 +156,14 @@ static void build_chunks(struct view *v, const json_t *t)
 	char a[FMT_BUF];
 	size_t i;
 
-	table_add_column(tb, "ADDR", "addr", ALIGN_LEFT);
-	table_add_column(tb, "PRESENT", "present", ALIGN_RIGHT);
-	table_add_column(tb, "STATE", "state", ALIGN_LEFT);
-	table_add_column(tb, "ATTEMPTS", "attempts", ALIGN_RIGHT);
-	table_add_column(tb, "LAST-ERRNO", "last_errno", ALIGN_LEFT);
-	table_add_column(tb, "RETRY-IN", "retry_in", ALIGN_LEFT);
-	table_add_column(tb, "SPLITS", "splits", ALIGN_RIGHT);
+	static const struct column_def cols[] = {{"ADDR", "addr", ALIGN_LEFT},
+						 {"PRESENT", "present", ALIGN_RIGHT},
+						 {"STATE", "state", ALIGN_LEFT},
+						 {"ATTEMPTS", "attempts", ALIGN_RIGHT},
+						 {"LAST-ERRNO", "last_errno", ALIGN_LEFT},
+						 {"RETRY-IN", "retry_in", ALIGN_LEFT},
+						 {"SPLITS", "splits", ALIGN_RIGHT}};
+	table_add_columns(tb, cols, ARRAY_SIZE(cols));
 	json_array_foreach(chunks, i, x)
 	{
 		const char *state = jget_str_or(x, "state", "-"), *err = jget_str(x, "last_errno");

@@ -193,10 +193,11 @@ static void build_status(struct view *v, const json_t *p)
 	fields_add(f, "Pauses", COLOR_YELLOW, "%zu active", json_array_size(pauses));
 
 	struct table *t = view_add_table(v, "Pauses");
-	table_add_column(t, "REASON", "reason", ALIGN_LEFT);
-	table_add_column(t, "CGROUP", "cgroup", ALIGN_LEFT);
-	table_add_column(t, "ENDS", "ends", ALIGN_LEFT);
-	table_add_column(t, "WHY", "detail", ALIGN_LEFT);
+	static const struct column_def cols[] = {{"REASON", "reason", ALIGN_LEFT},
+						 {"CGROUP", "cgroup", ALIGN_LEFT},
+						 {"ENDS", "ends", ALIGN_LEFT},
+						 {"WHY", "detail", ALIGN_LEFT}};
+	table_add_columns(t, cols, ARRAY_SIZE(cols));
 	json_array_foreach(pauses, i, x)
 	{
 		const char *reason = jget_str_or(x, "reason", "-");
@@ -253,9 +254,10 @@ static void build_counters(struct view *v, const json_t *p)
 		   "%lld", (long long)jget_int(k, "reload_failures"));
 
 	t = view_add_table(v, "Attempts by result");
-	table_add_column(t, "RESULT", "result", ALIGN_LEFT);
-	table_add_column(t, "COUNT", "count", ALIGN_RIGHT);
-	table_add_column(t, "SHARE", "share", ALIGN_RIGHT);
+	static const struct column_def cols[] = {{"RESULT", "result", ALIGN_LEFT},
+						 {"COUNT", "count", ALIGN_RIGHT},
+						 {"SHARE", "share", ALIGN_RIGHT}};
+	table_add_columns(t, cols, ARRAY_SIZE(cols));
 	/* Known verbs_results in order, then any the daemon added since. */
 	for (size_t i = 0; i <= VERBS_N_RESULTS; i++) {
 		json_object_foreach((json_t *)by, key, val)

@@ -114,12 +114,33 @@ bool config_get_string(struct pctx *c, const struct ynode *n, const char *path, 
 	return true;
 }
 
+/* Report "PATH: bad WHAT "VALUE": DETAIL" at n; returns false. */
+static bool bad_value(struct pctx *c, const struct ynode *n, const char *path, const char *what,
+		      const char *detail)
+{
+	char eb[ESC_BUF];
+
+	perr(c, n, "%s: bad %s \"%s\": %s", path, what, config_esc(n->str, eb, sizeof(eb)), detail);
+	return false;
+}
+
+/* A parse_size() or parse_duration() result r: false after reporting a failure. */
+static bool parsed(struct pctx *c, const struct ynode *n, const char *path, const char *what, int r,
+		   const char *expected)
+{
+	if (r == -ERANGE)
+		return bad_value(c, n, path, what, "too large");
+	if (r < 0)
+		return bad_value(c, n, path, what, expected);
+	return true;
+}
+
 /* rate: a trailing "/s" is accepted ("256MiB/s"). */
 bool config_get_size(struct pctx *c, const struct ynode *n, const char *path, bool rate,
 		     uint64_t *ret)
 {
 	const char *s = config_scalar(c, n, path, rate ? "a size per second" : "a size");
-	char eb[ESC_BUF], *tmp = NULL;
+	char *tmp = NULL;
 	size_t l;
 	int r;
 
@@ -135,16 +156,7 @@ bool config_get_size(struct pctx *c, const struct ynode *n, const char *path, bo
 	}
 	r = parse_size(tmp ? tmp : s, ret);
 	free(tmp);
-	if (r == -ERANGE) {
-		perr(c, n, "%s: bad size \"%s\": too large", path, config_esc(s, eb, sizeof(eb)));
-		return false;
-	}
-	if (r < 0) {
-		perr(c, n, "%s: bad size \"%s\": %s", path, config_esc(s, eb, sizeof(eb)),
-		     SIZE_EXPECTED);
-		return false;
-	}
-	return true;
+	return parsed(c, n, path, "size", r, SIZE_EXPECTED);
 }
 
 bool config_get_duration(struct pctx *c, const struct ynode *n, const char *path, uint64_t min,
@@ -158,16 +170,8 @@ bool config_get_duration(struct pctx *c, const struct ynode *n, const char *path
 	if (!s)
 		return false;
 	r = parse_duration(s, &v);
-	if (r == -ERANGE) {
-		perr(c, n, "%s: bad duration \"%s\": too large", path,
-		     config_esc(s, eb, sizeof(eb)));
+	if (!parsed(c, n, path, "duration", r, DURATION_EXPECTED))
 		return false;
-	}
-	if (r < 0) {
-		perr(c, n, "%s: bad duration \"%s\": %s", path, config_esc(s, eb, sizeof(eb)),
-		     DURATION_EXPECTED);
-		return false;
-	}
 	if (v < min) {
 		if (min == 1)
 			perr(c, n, "%s: duration \"%s\" must be greater than 0", path,
@@ -185,16 +189,12 @@ bool config_get_duration(struct pctx *c, const struct ynode *n, const char *path
 bool config_get_percent(struct pctx *c, const struct ynode *n, const char *path, uint32_t *ret)
 {
 	const char *s = config_scalar(c, n, path, "a percentage");
-	char eb[ESC_BUF];
 	uint32_t v;
 
 	if (!s)
 		return false;
-	if (parse_percent(s, &v) < 0 || v > BP_PER_100) {
-		perr(c, n, "%s: bad percentage \"%s\": expected 0%% to 100%%, e.g. \"90%%\"", path,
-		     config_esc(s, eb, sizeof(eb)));
-		return false;
-	}
+	if (parse_percent(s, &v) < 0 || v > BP_PER_100)
+		return bad_value(c, n, path, "percentage", "expected 0% to 100%, e.g. \"90%\"");
 	*ret = v;
 	return true;
 }
@@ -202,7 +202,6 @@ bool config_get_percent(struct pctx *c, const struct ynode *n, const char *path,
 bool config_get_bool(struct pctx *c, const struct ynode *n, const char *path, bool *ret)
 {
 	const char *s = config_scalar(c, n, path, "a boolean");
-	char eb[ESC_BUF];
 
 	if (!s)
 		return false;
@@ -214,9 +213,7 @@ bool config_get_bool(struct pctx *c, const struct ynode *n, const char *path, bo
 		*ret = false;
 		return true;
 	}
-	perr(c, n, "%s: bad boolean \"%s\": expected true, false, yes or no", path,
-	     config_esc(s, eb, sizeof(eb)));
-	return false;
+	return bad_value(c, n, path, "boolean", "expected true, false, yes or no");
 }
 
 /* Plain decimal digits only; false on anything else or overflow. */
@@ -241,15 +238,15 @@ bool config_get_uint32(struct pctx *c, const struct ynode *n, const char *path, 
 		       uint32_t *ret)
 {
 	const char *s = config_scalar(c, n, path, "an integer");
-	char eb[ESC_BUF];
+	char detail[64];
 	uint64_t v;
 
 	if (!s)
 		return false;
 	if (!config_parse_decimal(s, UINT32_MAX, &v) || v < min) {
-		perr(c, n, "%s: bad integer \"%s\": expected a whole number from %u to %u", path,
-		     config_esc(s, eb, sizeof(eb)), min, UINT32_MAX);
-		return false;
+		snprintf(detail, sizeof(detail), "expected a whole number from %u to %u", min,
+			 UINT32_MAX);
+		return bad_value(c, n, path, "integer", detail);
 	}
 	*ret = (uint32_t)v;
 	return true;

@@ -316,6 +316,24 @@ int manager_start(struct manager *m)
 	return 0;
 }
 
+/* Delete (stop) or free (free_them) the manager's own events. */
+static void manager_events(struct manager *m, bool free_them)
+{
+	struct event **evs[] = {&m->tick_ev, &m->kick_ev, &m->connector_ev, &m->exec_batch_ev,
+				&m->pressure_ev};
+
+	for (size_t i = 0; i < ARRAY_SIZE(evs); i++) {
+		if (!*evs[i])
+			continue;
+		if (free_them) {
+			event_free(*evs[i]);
+			*evs[i] = NULL;
+		} else {
+			event_del(*evs[i]);
+		}
+	}
+}
+
 void manager_stop(struct manager *m)
 {
 	if (m->stopping)
@@ -327,16 +345,7 @@ void manager_stop(struct manager *m)
 	workq_free(m->scanq);
 	m->scanq = NULL;
 	state_save_now(m);
-	if (m->tick_ev)
-		event_del(m->tick_ev);
-	if (m->kick_ev)
-		event_del(m->kick_ev);
-	if (m->connector_ev)
-		event_del(m->connector_ev);
-	if (m->exec_batch_ev)
-		event_del(m->exec_batch_ev);
-	if (m->pressure_ev)
-		event_del(m->pressure_ev);
+	manager_events(m, false);
 }
 
 void manager_free(struct manager *m)
@@ -352,16 +361,7 @@ void manager_free(struct manager *m)
 		free(mp->path);
 		free(mp);
 	}
-	if (m->tick_ev)
-		event_free(m->tick_ev);
-	if (m->kick_ev)
-		event_free(m->kick_ev);
-	if (m->connector_ev)
-		event_free(m->connector_ev);
-	if (m->exec_batch_ev)
-		event_free(m->exec_batch_ev);
-	if (m->pressure_ev)
-		event_free(m->pressure_ev);
+	manager_events(m, true);
 	free(m->exec_pids);
 	if (m->connector_fd >= 0)
 		proc_connector_close(m->connector_fd);
