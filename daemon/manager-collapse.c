@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -97,22 +98,54 @@ static void pause_global_enomem(struct manager *m, struct target *t, uint64_t no
 	manager_schedule_kick(m, m->enomem_pause.until_usec);
 }
 
-/* End an ENOMEM pause early when the buddy allocator has order-9 blocks. */
-void manager_check_enomem_resume(struct manager *m, uint64_t now)
+/* /proc/buddyinfo read on the scan worker: the loop never reads /proc. */
+struct buddyinfo_job {
+	struct work work;
+	uint64_t blocks; /* free order-9 blocks; 0 if unreadable */
+};
+
+static void buddyinfo_run(struct work *w, const atomic_bool *stop)
 {
+	struct buddyinfo_job *job = (struct buddyinfo_job *)w;
 	char *buf;
 	size_t len;
 
-	if (!pause_active(&m->enomem_pause, now))
-		return;
 	if (read_file_at(AT_FDCWD, "/proc/buddyinfo", &buf, &len) < 0)
 		return;
-	uint64_t blocks = buddyinfo_free_blocks(buf, len, 9);
+	job->blocks = buddyinfo_free_blocks(buf, len, 9);
 	free(buf);
-	if (blocks >= ENOMEM_RESUME_MIN_BLOCKS) {
-		log_info("%" PRIu64 " free order-9 blocks: ending the ENOMEM pause early", blocks);
+}
+
+static void on_buddyinfo_done(struct work *w, bool cancelled, void *userdata)
+{
+	struct manager *m = userdata;
+	struct buddyinfo_job *job = (struct buddyinfo_job *)w;
+
+	m->buddyinfo_in_flight = false;
+	if (!cancelled && !m->stopping && pause_active(&m->enomem_pause, now_usec()) &&
+	    job->blocks >= ENOMEM_RESUME_MIN_BLOCKS) {
+		log_info("%" PRIu64 " free order-9 blocks: ending the ENOMEM pause early",
+			 job->blocks);
 		m->enomem_pause.until_usec = 0;
+		manager_schedule_kick(m, now_usec());
 	}
+	free(job);
+}
+
+/* End an ENOMEM pause early when the buddy allocator has order-9 blocks. */
+void manager_check_enomem_resume(struct manager *m, uint64_t now)
+{
+	struct buddyinfo_job *job;
+
+	if (!pause_active(&m->enomem_pause, now) || m->buddyinfo_in_flight || !m->scanq)
+		return;
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return;
+	job->work.run = buddyinfo_run;
+	job->work.done = on_buddyinfo_done;
+	m->buddyinfo_in_flight = true;
+	workq_submit(m->scanq, &job->work);
 }
 
 /* ---- memory pressure -------------------------------------------------- */

@@ -25,6 +25,7 @@
 #include "util.h"
 
 struct event;
+struct reload_waiter;
 struct log_ctx;
 struct event_base;
 struct workq;
@@ -51,6 +52,13 @@ struct manager {
 
 	struct workq *scanq;	 /* discovery and scans */
 	struct workq *collapseq; /* collapses: never on the loop */
+	struct workq *reloadq;	 /* config loads (files, NSS) for reloads */
+
+	/* Asynchronous reloads (manager_reload_async): the callers of the one
+	 * running, and those that came since, for one more. */
+	struct reload_waiter *reload_waiters, *reload_next;
+	bool reload_in_flight;
+	bool buddyinfo_in_flight; /* a /proc/buddyinfo read on the scan worker */
 
 	struct target *targets; /* uthash by pid */
 	uint64_t next_target_id;

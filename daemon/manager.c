@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/random.h>
 #include <systemd/sd-daemon.h>
@@ -280,6 +281,9 @@ int manager_start(struct manager *m)
 	r = workq_new(m->base, "thpd-collapse", m, &m->collapseq);
 	if (r < 0)
 		return r;
+	r = workq_new(m->base, "thpd-reload", m, &m->reloadq);
+	if (r < 0)
+		return r;
 	if (state_boot_id(m->boot_id, sizeof(m->boot_id)) < 0)
 		snprintf(m->boot_id, sizeof(m->boot_id), "unknown");
 	state_restore(m);
@@ -344,9 +348,13 @@ void manager_stop(struct manager *m)
 	m->collapseq = NULL;
 	workq_free(m->scanq);
 	m->scanq = NULL;
+	workq_free(m->reloadq); /* a reload in flight comes back cancelled */
+	m->reloadq = NULL;
 	state_save_now(m);
 	manager_events(m, false);
 }
+
+static void waiters_free(struct reload_waiter *w);
 
 void manager_free(struct manager *m)
 {
@@ -365,6 +373,7 @@ void manager_free(struct manager *m)
 	free(m->exec_pids);
 	if (m->connector_fd >= 0)
 		proc_connector_close(m->connector_fd);
+	waiters_free(m->reload_next);
 	state_free_pending(m);
 	discover_cache_free(m->discover_cache); /* workers are gone */
 	free(m->state_dir);
@@ -374,11 +383,12 @@ void manager_free(struct manager *m)
 	free(m);
 }
 
-int manager_reload(struct manager *m, struct config_diags *diags)
+/* Apply the result of config_load (r, cfg: taken, diags): swap the config in
+ * or keep the old one and say why. Returns r or another negative errno. */
+static int reload_apply(struct manager *m, int r, struct thpd_config *cfg,
+			const struct config_diags *diags)
 {
-	struct thpd_config *cfg = NULL;
 	struct log_ctx ctx = {.message_id = MID_RELOAD};
-	int r = config_load(m->config_path, &cfg, diags);
 
 	if (r < 0) {
 		m->counters.reload_failures++;
@@ -433,4 +443,134 @@ int manager_reload(struct manager *m, struct config_diags *diags)
 	manager_emit(m, &(struct manager_event){.type = MANAGER_EVENT_RELOAD}, NULL);
 	manager_request_discovery(m);
 	return 0;
+}
+
+int manager_reload(struct manager *m, struct config_diags *diags)
+{
+	struct thpd_config *cfg = NULL;
+	int r = config_load(m->config_path, &cfg, diags);
+
+	return reload_apply(m, r, cfg, diags);
+}
+
+/* ---- asynchronous reload ---------------------------------------------- */
+
+struct reload_waiter {
+	manager_reload_fn fn; /* NULL: forgotten */
+	void *userdata;
+	struct reload_waiter *next;
+};
+
+/* config_load on the reload worker: the job owns its copy of the path. */
+struct reload_job {
+	struct work work;
+	char *config_path;
+	struct thpd_config *cfg; /* on success */
+	struct config_diags diags;
+	int r;
+};
+
+static void reload_run(struct work *w, const atomic_bool *stop)
+{
+	struct reload_job *job = (struct reload_job *)w;
+
+	job->r = config_load(job->config_path, &job->cfg, &job->diags);
+}
+
+static void waiters_free(struct reload_waiter *w)
+{
+	while (w) {
+		struct reload_waiter *next = w->next;
+		free(w);
+		w = next;
+	}
+}
+
+static void on_reload_done(struct work *w, bool cancelled, void *userdata);
+
+/* Start a reload for the callers in m->reload_next. */
+static int reload_submit(struct manager *m)
+{
+	struct reload_job *job = calloc(1, sizeof(*job));
+
+	if (!job || !(job->config_path = strdup(m->config_path))) {
+		free(job);
+		return -ENOMEM;
+	}
+	job->work.run = reload_run;
+	job->work.done = on_reload_done;
+	m->reload_waiters = m->reload_next;
+	m->reload_next = NULL;
+	m->reload_in_flight = true;
+	workq_submit(m->reloadq, &job->work);
+	return 0;
+}
+
+static void on_reload_done(struct work *w, bool cancelled, void *userdata)
+{
+	struct manager *m = userdata;
+	struct reload_job *job = (struct reload_job *)w;
+	struct reload_waiter *waiters = m->reload_waiters;
+
+	m->reload_waiters = NULL;
+	m->reload_in_flight = false;
+	if (cancelled || m->stopping) {
+		if (job->cfg) {
+			config_free(job->cfg);
+			free(job->cfg);
+		}
+		goto out;
+	}
+	int r = reload_apply(m, job->r, job->cfg, &job->diags);
+	for (struct reload_waiter *x = waiters; x; x = x->next)
+		if (x->fn)
+			x->fn(r, &job->diags, x->userdata);
+	/* Requests that came while this one ran: one more reload for them all. */
+	if (m->reload_next && reload_submit(m) < 0) {
+		struct config_diags none = {0};
+		struct reload_waiter *next = m->reload_next;
+		m->reload_next = NULL;
+		for (struct reload_waiter *x = next; x; x = x->next)
+			if (x->fn)
+				x->fn(-ENOMEM, &none, x->userdata);
+		waiters_free(next);
+	}
+out:
+	waiters_free(waiters);
+	config_diags_free(&job->diags);
+	free(job->config_path);
+	free(job);
+}
+
+int manager_reload_async(struct manager *m, manager_reload_fn fn, void *userdata)
+{
+	struct reload_waiter *w, **tail;
+
+	if (!m->reloadq || m->stopping)
+		return -ECANCELED;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	*w = (struct reload_waiter){.fn = fn, .userdata = userdata};
+	for (tail = &m->reload_next; *tail; tail = &(*tail)->next)
+		;
+	*tail = w;
+	if (m->reload_in_flight)
+		return 0; /* on_reload_done starts the next one */
+	int r = reload_submit(m);
+	if (r < 0) {
+		waiters_free(m->reload_next);
+		m->reload_next = NULL;
+	}
+	return r;
+}
+
+void manager_reload_forget(struct manager *m, void *userdata)
+{
+	struct reload_waiter *lists[] = {m->reload_waiters, m->reload_next};
+
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+		for (struct reload_waiter *w = lists[i]; w; w = w->next)
+			if (w->userdata == userdata)
+				w->fn = NULL;
 }

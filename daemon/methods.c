@@ -400,30 +400,48 @@ static void m_get_counters(struct call *c)
 	    json_pack("{s:o}", "counters", counters_json(manager_counters(c->m)));
 }
 
+void methods_reload_reply(struct manager *m, int r, const struct config_diags *diags,
+			  struct method_reply *reply)
+{
+	size_t n = diags ? diags->n : 0;
+
+	if (r < 0) {
+		json_t *problems = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(
+			    problems, json_pack("{s:s, s:i, s:i, s:s}", "file", diags->v[i].file,
+						"line", (int)diags->v[i].line, "column",
+						(int)diags->v[i].col, "message", diags->v[i].msg));
+		if (n == 0)
+			json_array_append_new(problems,
+					      json_pack("{s:s, s:i, s:i, s:s}", "file", "", "line",
+							0, "column", 0, "message", strerror(-r)));
+		reply->error = THPD_ERR_RELOAD_FAILED;
+		reply->parameters = json_pack("{s:o}", "problems", problems);
+	} else {
+		reply->parameters =
+		    json_pack("{s:i, s:i}", "policies", (int)manager_config(m)->n_policies,
+			      "config_generation", (int)manager_config_generation(m));
+	}
+}
+
 static void m_reload(struct call *c)
 {
 	struct config_diags diags = {0};
 
 	if (!no_params(c))
 		return;
-	int r = manager_reload(c->m, &diags);
-	if (r < 0) {
-		json_t *problems = json_array();
-		for (size_t i = 0; i < diags.n; i++)
-			json_array_append_new(
-			    problems, json_pack("{s:s, s:i, s:i, s:s}", "file", diags.v[i].file,
-						"line", (int)diags.v[i].line, "column",
-						(int)diags.v[i].col, "message", diags.v[i].msg));
-		if (diags.n == 0)
-			json_array_append_new(problems,
-					      json_pack("{s:s, s:i, s:i, s:s}", "file", "", "line",
-							0, "column", 0, "message", strerror(-r)));
-		reply_error(c, THPD_ERR_RELOAD_FAILED, json_pack("{s:o}", "problems", problems));
-	} else {
-		c->reply->parameters =
-		    json_pack("{s:i, s:i}", "policies", (int)manager_config(c->m)->n_policies,
-			      "config_generation", (int)manager_config_generation(c->m));
+	if (c->flags->reload_done) {
+		int r =
+		    manager_reload_async(c->m, c->flags->reload_done, c->flags->reload_userdata);
+		if (r == 0)
+			c->reply->pending = true;
+		else
+			methods_reload_reply(c->m, r, NULL, c->reply);
+		return;
 	}
+	int r = manager_reload(c->m, &diags);
+	methods_reload_reply(c->m, r, &diags, c->reply);
 	config_diags_free(&diags);
 }
 
