@@ -111,8 +111,7 @@ static void build_target_fields(struct view *v, const json_t *t)
 	fields_add(f, "Attempts", COLOR_NONE, "%lld (%s)", (long long)jget_int(t, "attempts"), x);
 	free(x);
 	x = verbs_counts_summary(jget_obj(s, "chunks"), verbs_chunk_states, VERBS_N_CHUNK_STATES);
-	fields_add(f, "Chunks", COLOR_NONE, "%zu (%s)", json_array_size(jget_array(t, "chunks")),
-		   x);
+	fields_add(f, "Chunks", COLOR_NONE, "%lld (%s)", (long long)jget_int(t, "chunks_total"), x);
 	free(x);
 	fields_add(f, "Last errno", err ? COLOR_RED : COLOR_NONE, "%s", err ? err : "-");
 }
@@ -195,18 +194,75 @@ static void build_target(struct view *v, const json_t *p)
 	build_chunks(v, t);
 }
 
+/* Append the items of page's array key to all's (creating it). */
+static void append_page(json_t *all, const json_t *page, const char *key)
+{
+	json_t *dst = json_object_get(all, key), *src = json_object_get(page, key);
+
+	if (!json_is_array(dst)) {
+		dst = json_array();
+		if (!dst || json_object_set_new(all, key, dst) < 0)
+			oom();
+	}
+	if (json_is_array(src) && json_array_extend(dst, src) < 0)
+		oom();
+}
+
+/*
+ * GetTarget with every page of chunks: the first reply, its target's areas
+ * and chunks extended by the later pages'. Returns an exit code; *ret (a new
+ * reference) on EXIT_OK.
+ */
+static int get_target_all(struct ctx *c, json_int_t pid, json_t **ret)
+{
+	json_t *all = NULL;
+	json_int_t off = 0;
+
+	for (;;) {
+		struct varlink_reply reply;
+		json_t *params =
+		    json_pack("{s:I, s:b, s:I}", "pid", pid, "chunks", 1, "chunk_offset", off);
+		if (!params)
+			oom();
+		int r = ctx_call(c, THPD_METHOD_GET_TARGET, params, &reply);
+		json_decref(params);
+		if (r) {
+			json_decref(all);
+			return r;
+		}
+		const json_t *next = json_object_get(reply.parameters, "next_chunk_offset");
+		json_t *target = json_object_get(reply.parameters, "target");
+		if (!all) {
+			all = json_incref(reply.parameters);
+		} else {
+			append_page(json_object_get(all, "target"), target, "areas");
+			append_page(json_object_get(all, "target"), target, "chunks");
+		}
+		/* A page that does not move on ends it (a daemon bug, not a loop). */
+		bool more = json_is_integer(next) && json_integer_value(next) > off;
+		if (more)
+			off = json_integer_value(next);
+		varlink_reply_clear(&reply);
+		if (!more)
+			break;
+	}
+	json_object_set_new(all, "next_chunk_offset", json_null());
+	*ret = all;
+	return EXIT_OK;
+}
+
 int verb_show(struct ctx *c, int n_args, char **args)
 {
 	json_int_t pid;
-	json_t *params;
+	json_t *all;
 	int r = parse_pid_arg(args[0], &pid);
 
 	if (r)
 		return r;
-	params = json_pack("{s:I}", "pid", pid);
-	if (!params)
-		oom();
-	r = verbs_call_and_print(c, THPD_METHOD_GET_TARGET, params, build_target);
-	json_decref(params);
+	r = get_target_all(c, pid, &all);
+	if (r)
+		return r;
+	r = verbs_print(c, all, build_target);
+	json_decref(all);
 	return r;
 }

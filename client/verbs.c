@@ -94,18 +94,25 @@ int verbs_call_and_print(struct ctx *c, const char *method, json_t *params,
 			 void (*build)(struct view *v, const json_t *reply))
 {
 	struct varlink_reply reply;
-	struct view *v;
 	int r = ctx_call(c, method, params, &reply);
 
 	if (r)
 		return r;
-	v = view_new(&c->out);
-	view_set_json(v, reply.parameters);
+	r = verbs_print(c, reply.parameters, build);
+	varlink_reply_clear(&reply);
+	return r;
+}
+
+int verbs_print(struct ctx *c, json_t *params, void (*build)(struct view *v, const json_t *reply))
+{
+	struct view *v = view_new(&c->out);
+	int r;
+
+	view_set_json(v, params);
 	if (!c->out.json)
-		build(v, reply.parameters);
+		build(v, params);
 	r = ctx_print(c, v);
 	view_free(v);
-	varlink_reply_clear(&reply);
 	return r;
 }
 

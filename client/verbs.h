@@ -30,3 +30,5 @@ enum color verbs_chunk_state_color(const char *s);
 /* Run the call and print; parameters become the view's raw JSON. Returns an exit code. */
 int verbs_call_and_print(struct ctx *c, const char *method, json_t *params,
 			 void (*build)(struct view *v, const json_t *reply));
+/* Print reply parameters (the raw JSON of the view, or build's view). */
+int verbs_print(struct ctx *c, json_t *params, void (*build)(struct view *v, const json_t *reply));
