@@ -55,8 +55,9 @@ struct manager {
 	struct workq *reloadq;	 /* config loads (files, NSS) for reloads */
 
 	/* Asynchronous reloads (manager_reload_async): the callers of the one
-	 * running, and those that came since, for one more. */
-	struct reload_waiter *reload_waiters, *reload_next;
+	 * running, those that came since (for one more), and those being
+	 * answered now. */
+	struct reload_waiter *reload_waiters, *reload_next, *reload_calling;
 	bool reload_in_flight;
 	bool buddyinfo_in_flight; /* a /proc/buddyinfo read on the scan worker */
 

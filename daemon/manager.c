@@ -512,6 +512,9 @@ static void on_reload_done(struct work *w, bool cancelled, void *userdata)
 	struct reload_job *job = (struct reload_job *)w;
 	struct reload_waiter *waiters = m->reload_waiters;
 
+	/* Answered from reload_calling: a client freed meanwhile (a Monitor
+	 * overflowed by the events of this reload) is forgotten there. */
+	m->reload_calling = waiters;
 	m->reload_waiters = NULL;
 	m->reload_in_flight = false;
 	if (cancelled || m->stopping) {
@@ -536,6 +539,7 @@ static void on_reload_done(struct work *w, bool cancelled, void *userdata)
 		waiters_free(next);
 	}
 out:
+	m->reload_calling = NULL;
 	waiters_free(waiters);
 	config_diags_free(&job->diags);
 	free(job->config_path);
@@ -567,7 +571,7 @@ int manager_reload_async(struct manager *m, manager_reload_fn fn, void *userdata
 
 void manager_reload_forget(struct manager *m, void *userdata)
 {
-	struct reload_waiter *lists[] = {m->reload_waiters, m->reload_next};
+	struct reload_waiter *lists[] = {m->reload_calling, m->reload_waiters, m->reload_next};
 
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
 		for (struct reload_waiter *w = lists[i]; w; w = w->next)
