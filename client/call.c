@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Calling the daemon, and turning every way a call can fail into one message and an exit code. */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,28 +13,32 @@
 #include "util.h"
 #include "xalloc.h"
 
+/* "thpctl: MESSAGE" and then tail on stderr, after what stdout holds. */
+static void __attribute__((format(printf, 2, 0)))
+vprint_error(const char *tail, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs("thpctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(tail, stderr);
+}
+
 void print_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("thpctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vprint_error("\n", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("thpctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vprint_error("\nTry 'thpctl help'.\n", fmt, ap);
 	va_end(ap);
-	fputs("\nTry 'thpctl help'.\n", stderr);
 	return EXIT_USAGE;
 }
 
@@ -232,20 +235,6 @@ int ctx_call_more(struct ctx *c, const char *method, json_t *params)
 	return r < 0 ? ctx_transfer_error(c, method, r) : 0;
 }
 
-/* Milliseconds until deadline for poll(): -1 = none. */
-static int poll_ms(uint64_t deadline)
-{
-	uint64_t now, left;
-
-	if (deadline == 0)
-		return -1;
-	now = now_usec();
-	if (now >= deadline)
-		return 0;
-	left = (deadline - now + 999) / 1000;
-	return left > INT_MAX ? INT_MAX : (int)left;
-}
-
 int ctx_recv_more(struct ctx *c, const char *method, int sig_fd, struct varlink_reply *ret)
 {
 	*ret = (struct varlink_reply){0};
@@ -263,7 +252,7 @@ int ctx_recv_more(struct ctx *c, const char *method, int sig_fd, struct varlink_
 		if (r != -ETIMEDOUT)
 			return ctx_transfer_error(c, method, r);
 		/* Nothing complete yet: wait for more bytes, a signal or the deadline. */
-		ms = poll_ms(c->deadline);
+		ms = varlink_poll_timeout(c->deadline);
 		if (ms == 0)
 			return ctx_transfer_error(c, method, -ETIMEDOUT);
 		r = poll(p, sig_fd >= 0 ? 2 : 1, ms);

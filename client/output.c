@@ -208,6 +208,12 @@ void table_add_column(struct table *t, const char *header, const char *json_key,
 	    (struct column){.header = xstrdup(header), .json_key = xstrdup(json_key), .align = a};
 }
 
+void table_add_columns(struct table *t, const struct column_def *cols, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		table_add_column(t, cols[i].header, cols[i].json_key, cols[i].align);
+}
+
 void table_column_min_width(struct table *t, size_t width)
 {
 	assert(t->n_cols > 0);

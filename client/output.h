@@ -61,6 +61,13 @@ void fields_add(struct fields *f, const char *key, enum color c, const char *fmt
  */
 struct table *view_add_table(struct view *v, const char *title);
 void table_add_column(struct table *t, const char *header, const char *json_key, enum align a);
+/* One column of a table_add_columns() list. */
+struct column_def {
+	const char *header, *json_key;
+	enum align align;
+};
+/* table_add_column() for each of cols[0..n). */
+void table_add_columns(struct table *t, const struct column_def *cols, size_t n);
 /*
  * Pad the column added last to at least width terminal columns, so that
  * tables printed one row at a time (a stream of views) line up.

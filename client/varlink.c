@@ -29,8 +29,7 @@ struct varlink {
 	char detail[256];
 };
 
-/* Milliseconds left until deadline for poll(): -1 = forever, 0 = expired. */
-static int poll_timeout(uint64_t deadline)
+int varlink_poll_timeout(uint64_t deadline)
 {
 	uint64_t now, left;
 
@@ -48,7 +47,7 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = events};
-		int ms = poll_timeout(deadline), r;
+		int ms = varlink_poll_timeout(deadline), r;
 
 		if (ms == 0)
 			return -ETIMEDOUT;
@@ -69,7 +68,7 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 /* Sleep (with poll) for at most ms milliseconds, not beyond deadline. */
 static int wait_retry(uint64_t deadline, int ms)
 {
-	int left = poll_timeout(deadline);
+	int left = varlink_poll_timeout(deadline);
 
 	if (left == 0)
 		return -ETIMEDOUT;

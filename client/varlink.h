@@ -42,6 +42,10 @@ struct varlink_reply {
  * -ENOENT/-ENOTDIR (no socket), -ECONNREFUSED (nobody listening),
  * -ETIMEDOUT, -ENAMETOOLONG, others from socket()/connect().
  */
+/* Milliseconds left until deadline (CLOCK_MONOTONIC usec, 0 = none) for
+ * poll(): -1 = forever, 0 = expired. */
+int varlink_poll_timeout(uint64_t deadline);
+
 int varlink_connect(const char *path, uint64_t deadline, struct varlink **ret);
 
 /*

@@ -32,6 +32,11 @@ struct client {
 	struct bufferevent *bev;
 	struct peer peer;
 	bool monitoring; /* subscribed with Monitor: gets events */
+	/* A Reload runs (manager_reload_async): its reply comes first, so the
+	 * client's next messages wait in the input buffer until it is sent. */
+	bool reply_pending;
+	bool pending_oneway; /* ... and is not sent */
+	bool half_closed;    /* EOF seen: free once the replies are written */
 };
 
 struct control {
@@ -80,6 +85,8 @@ static void client_free(struct client *cl)
 	if (cl->next)
 		cl->next->prev = cl->prev;
 	c->n_clients--;
+	if (cl->reply_pending)
+		manager_reload_forget(c->manager, cl);
 	bufferevent_free(cl->bev);
 	free(cl);
 }
@@ -108,6 +115,54 @@ static int send_error(struct client *cl, const char *error, json_t *params)
 	return r;
 }
 
+/* Send reply (its parameters are consumed) unless the call was oneway. */
+static int send_reply(struct client *cl, struct method_reply *reply, bool oneway)
+{
+	int r = 0;
+
+	if (!oneway) {
+		if (reply->error)
+			r = send_error(cl, reply->error, reply->parameters);
+		else {
+			json_t *msg =
+			    json_pack("{s:o}", "parameters",
+				      reply->parameters ? reply->parameters : json_object());
+			if (msg && reply->subscribe)
+				json_object_set_new(msg, "continues", json_true());
+			r = msg ? send_json(cl, msg) : -ENOMEM;
+			json_decref(msg);
+		}
+		reply->parameters = NULL; /* consumed by json_pack "o" */
+	}
+	json_decref(reply->parameters);
+	reply->parameters = NULL;
+	return r;
+}
+
+static void on_read(struct bufferevent *bev, void *arg);
+
+/* A Reload this client asked for is done: reply, then go on with the
+ * messages that waited (manager_reload_async). */
+static void on_reload_done(int r, const struct config_diags *diags, void *userdata)
+{
+	struct client *cl = userdata;
+	struct method_reply reply = {0};
+
+	cl->reply_pending = false;
+	methods_reload_reply(cl->owner->manager, r, diags, &reply);
+	if (send_reply(cl, &reply, cl->pending_oneway) < 0) {
+		client_free(cl);
+		return;
+	}
+	if (cl->half_closed && evbuffer_get_length(bufferevent_get_output(cl->bev)) == 0) {
+		client_free(cl);
+		return;
+	}
+	if (!cl->half_closed)
+		bufferevent_enable(cl->bev, EV_READ);
+	on_read(cl->bev, cl); /* the messages that came meanwhile */
+}
+
 /*
  * Handle one message. Returns < 0 when the connection must be closed
  * (garbage that is not a Varlink call at all).
@@ -130,9 +185,17 @@ static int handle_message(struct client *cl, const char *buf, size_t len)
 		r = send_error(cl, error, json_pack("{s:s}", "parameter", error_param));
 		goto out;
 	}
-	struct call_flags flags = {.more = call.more};
+	struct call_flags flags = {
+	    .more = call.more, .reload_done = on_reload_done, .reload_userdata = cl};
 	methods_call(cl->owner->manager, cl->owner->features, &cl->peer, call.method,
 		     call.parameters, &flags, &reply);
+	if (reply.pending) {
+		/* Nothing more is read from this client until the reply is out. */
+		cl->reply_pending = true;
+		cl->pending_oneway = call.oneway;
+		bufferevent_disable(cl->bev, EV_READ);
+		goto out;
+	}
 	if (reply.subscribe && !call.oneway && !cl->monitoring) {
 		/* A subscriber waits for events: only the write timeout (it does
 		 * not read them) applies, not the idle timeout. */
@@ -140,21 +203,7 @@ static int handle_message(struct client *cl, const char *buf, size_t len)
 		cl->monitoring = true;
 		bufferevent_set_timeouts(cl->bev, NULL, &idle);
 	}
-	if (!call.oneway) {
-		if (reply.error)
-			r = send_error(cl, reply.error, reply.parameters);
-		else {
-			json_t *msg =
-			    json_pack("{s:o}", "parameters",
-				      reply.parameters ? reply.parameters : json_object());
-			if (msg && reply.subscribe)
-				json_object_set_new(msg, "continues", json_true());
-			r = msg ? send_json(cl, msg) : -ENOMEM;
-			json_decref(msg);
-		}
-		reply.parameters = NULL; /* consumed by json_pack "o" */
-	}
-	json_decref(reply.parameters);
+	r = send_reply(cl, &reply, call.oneway);
 out:
 	varlink_call_free(&call);
 	free(error_param);
@@ -167,6 +216,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	for (;;) {
+		if (cl->reply_pending)
+			return;
 		/* A slow reader stops being served until it drains its replies. */
 		if (evbuffer_get_length(bufferevent_get_output(bev)) > CONTROL_MAX_OUTPUT) {
 			log_ratelimited(LOG_NOTICE, NULL,
@@ -199,6 +250,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 			client_free(cl);
 			return;
 		}
+		if (cl->reply_pending)
+			return; /* on_reload_done goes on */
 	}
 }
 
@@ -215,7 +268,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	/* A client that half-closes after its last call still gets the
 	 * replies: stop reading, close once they are written. */
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+	    (evbuffer_get_length(bufferevent_get_output(bev)) > 0 || cl->reply_pending)) {
+		cl->half_closed = true;
 		bufferevent_disable(bev, EV_READ);
 		bufferevent_setcb(bev, NULL, on_drained, on_event, cl);
 		return;

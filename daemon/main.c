@@ -165,25 +165,32 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
+/* The end of a SIGHUP reload: READY=1 with what happened, for systemd. */
+static void on_reloaded(int r, const struct config_diags *diags, void *userdata)
+{
+	if (r < 0 && diags->n)
+		sd_notifyf(0, "READY=1\nSTATUS=reload failed, old policy kept: %s:%u:%u: %s",
+			   diags->v[0].file, diags->v[0].line, diags->v[0].col, diags->v[0].msg);
+	else if (r < 0)
+		sd_notifyf(0, "READY=1\nSTATUS=reload failed, old policy kept: %s", strerror(-r));
+	else
+		sd_notify(0, "READY=1\nSTATUS=reloaded");
+}
+
 static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon_ctx *d = arg;
-	struct config_diags diags = {0};
+	struct config_diags none = {0};
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	sd_notifyf(0, "RELOADING=1\nSTATUS=reloading\nMONOTONIC_USEC=%llu",
 		   (unsigned long long)ts.tv_sec * 1000000ULL +
 		       (unsigned long long)ts.tv_nsec / 1000);
-	int r = manager_reload(d->manager, &diags);
-	if (r < 0 && diags.n)
-		sd_notifyf(0, "READY=1\nSTATUS=reload failed, old policy kept: %s:%u:%u: %s",
-			   diags.v[0].file, diags.v[0].line, diags.v[0].col, diags.v[0].msg);
-	else if (r < 0)
-		sd_notifyf(0, "READY=1\nSTATUS=reload failed, old policy kept: %s", strerror(-r));
-	else
-		sd_notify(0, "READY=1\nSTATUS=reloaded");
-	config_diags_free(&diags);
+	/* The files are read on a worker; on_reloaded runs when it is done. */
+	int r = manager_reload_async(d->manager, on_reloaded, d);
+	if (r < 0)
+		on_reloaded(r, &none, d);
 }
 
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)

@@ -1,23 +1,45 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The manager's private state, shared by the files that make up the manager
- * (manager.c: targets, scans, collapses, timers; manager-state.c: what is
+ * The manager's private state, shared by the files that make up the manager:
+ * manager.c (events, budgets, timers, lifecycle and reload),
+ * manager-targets.c (targets and discovery), manager-scan.c (scans),
+ * manager-collapse.c (pauses, pressure, planning and collapse results),
+ * manager-views.c (views and operator steering), manager-state.c (what is
  * kept across restarts). Nothing outside those files includes this.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <event2/util.h>
 #include <stdint.h>
+#include <sys/time.h>
+#include <sys/types.h>
 
 #include "budget.h"
 #include "config_ref.h"
 #include "manager.h"
+#include "policy.h"
 #include "retry.h"
 #include "state.h"
+#include "units.h"
+#include "util.h"
 
 struct event;
+struct reload_waiter;
+struct log_ctx;
 struct event_base;
 struct workq;
+
+/* MESSAGE_IDs of the key journal events (stable; see man/thpd.8). */
+#define MID_TARGET_ADDED   "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f01"
+#define MID_TARGET_REMOVED "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f02"
+#define MID_COLLAPSE_ERR   "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f03"
+#define MID_PAUSE	   "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f04"
+#define MID_DENIED	   "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f05"
+#define MID_RELOAD	   "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f06"
+
+/* PSI's avg10 is recomputed every 2 s: read it as often. */
+#define PRESSURE_CHECK_USEC (2 * USEC_PER_SEC)
 
 struct manager {
 	struct event_base *base;
@@ -30,6 +52,14 @@ struct manager {
 
 	struct workq *scanq;	 /* discovery and scans */
 	struct workq *collapseq; /* collapses: never on the loop */
+	struct workq *reloadq;	 /* config loads (files, NSS) for reloads */
+
+	/* Asynchronous reloads (manager_reload_async): the callers of the one
+	 * running, those that came since (for one more), and those being
+	 * answered now. */
+	struct reload_waiter *reload_waiters, *reload_next, *reload_calling;
+	bool reload_in_flight;
+	bool buddyinfo_in_flight; /* a /proc/buddyinfo read on the scan worker */
 
 	struct target *targets; /* uthash by pid */
 	uint64_t next_target_id;
@@ -86,3 +116,47 @@ void state_save_now(struct manager *m);				/* at stop */
 void state_restore_target(struct manager *m, struct target *t); /* first scan */
 void state_prune_pending(struct manager *m);			/* after the first walk */
 void state_free_pending(struct manager *m);
+
+static inline struct timeval usec_to_tv(uint64_t usec)
+{
+	return (struct timeval){.tv_sec = (time_t)(usec / USEC_PER_SEC),
+				.tv_usec = (suseconds_t)(usec % USEC_PER_SEC)};
+}
+
+static inline bool policy_is_refs(const struct policy *p)
+{
+	return p && p->hotness == HOTNESS_REFS;
+}
+
+static inline struct token_bucket *policy_bucket(struct manager *m, const struct policy *p)
+{
+	return &m->policy_tb[p - m->cfg->cfg->policies];
+}
+
+/* manager.c */
+void manager_emit(struct manager *m, struct manager_event *ev, const struct target *t);
+/* Arm the one-shot kick timer for `when` unless it fires earlier already. */
+void manager_schedule_kick(struct manager *m, uint64_t when);
+uint32_t manager_next_rand(struct manager *m); /* jitter only */
+int manager_arm_tick(struct manager *m);
+
+/* manager-targets.c */
+void target_log_ctx(const struct target *t, struct log_ctx *ctx, const char *mid);
+void target_remove(struct manager *m, struct target *t, const char *why);
+/* Re-match a target (identity or policy changed). Returns false if removed. */
+bool target_rematch(struct manager *m, struct target *t);
+void manager_request_discovery(struct manager *m);
+void manager_on_exec_batch(evutil_socket_t fd, short what, void *arg);
+void manager_on_connector(evutil_socket_t fd, short what, void *arg);
+
+/* manager-scan.c */
+struct target *manager_find_by_id(struct manager *m, pid_t pid, uint64_t id);
+void manager_log_denied_once(struct manager *m, struct target *t, int err, const char *what);
+bool manager_full_scan_due(const struct manager *m, const struct target *t, uint64_t now);
+void manager_submit_scan(struct manager *m, struct target *t);
+
+/* manager-collapse.c */
+void manager_check_enomem_resume(struct manager *m, uint64_t now);
+void manager_check_pressure(struct manager *m, uint64_t now);
+void manager_on_pressure_timer(evutil_socket_t fd, short what, void *arg);
+void manager_plan_and_submit(struct manager *m, struct target *t);

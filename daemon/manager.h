@@ -114,8 +114,28 @@ void manager_free(struct manager *m);
 /*
  * Re-read the config. On success the new policy applies at once (targets
  * are re-matched); on failure diags say why and the old policy stays.
+ * Blocks (file reads, NSS): for a manager that is not started (the fuzz
+ * harness); the daemon uses manager_reload_async().
  */
 int manager_reload(struct manager *m, struct config_diags *diags);
+
+/*
+ * The end of an asynchronous reload, on the loop: r and diags as
+ * manager_reload() would give them (diags are the manager's, valid during
+ * the call only).
+ */
+typedef void (*manager_reload_fn)(int r, const struct config_diags *diags, void *userdata);
+/*
+ * Reload without blocking the loop: config_load() runs on a worker, the new
+ * config is applied on the loop, then fn(userdata) is called. A request
+ * while a reload runs is queued, and all requests queued meanwhile share one
+ * more reload (it reads the files after they came). Returns 0 (fn will be
+ * called once, unless the manager stops first or manager_reload_forget()) or
+ * a negative errno (fn is never called).
+ */
+int manager_reload_async(struct manager *m, manager_reload_fn fn, void *userdata);
+/* fn is not to be called for userdata any more (its client went away). */
+void manager_reload_forget(struct manager *m, void *userdata);
 
 /* Events for monitors (the control layer streams them to clients). */
 enum manager_event_type {

@@ -73,8 +73,8 @@ static void reply_invalid(struct call *c, const char *what)
 /*
  * Strict parameters failed to unpack: name the first field that is not one
  * of the known ones (NULL-terminated), else the first known one of the wrong
- * type (types: one per known field), else the first known one (required and
- * missing).
+ * type (types: one per known field; JSON_TRUE for a boolean), else the first
+ * known one (required and missing).
  */
 static void reply_bad_params(struct call *c, const char *const *known, const json_type *types)
 {
@@ -91,7 +91,8 @@ static void reply_bad_params(struct call *c, const char *const *known, const jso
 	}
 	for (size_t i = 0; known[i]; i++) {
 		v = json_object_get(c->params, known[i]);
-		if (v && json_typeof(v) != types[i])
+		bool is_bool = types[i] == JSON_TRUE || types[i] == JSON_FALSE;
+		if (v && (is_bool ? !json_is_boolean(v) : json_typeof(v) != types[i]))
 			return reply_invalid(c, known[i]);
 	}
 	reply_invalid(c, known[0]);
@@ -232,28 +233,50 @@ static json_t *chunk_json(const struct chunk *ch, uint64_t now)
 			 "retry_in_sec", retry_in, "splits", (int)ch->splits);
 }
 
-static json_t *target_json(const struct target *t)
+/* GetTarget's chunk pages: chunk_limit by default and at most. */
+#define CHUNK_PAGE_MAX 4096
+
+static json_t *area_json(const struct scan_area *a)
 {
+	return json_pack("{s:I, s:I, s:I, s:I, s:f}", "start", (json_int_t)a->start, "end",
+			 (json_int_t)a->end, "resident_bytes", (json_int_t)a->resident,
+			 "huge_bytes", (json_int_t)a->huge, "hot_percent", a->hot_bp / 100.0);
+}
+
+/*
+ * Chunks [off, off + limit) of t and the areas that start in the addresses
+ * that page covers (from its first chunk, or 0 on the first page, to the
+ * next page's first chunk, or the end on the last page), so that the pages
+ * together list every area once; at most limit of them.
+ */
+static void chunk_page_json(const struct target *t, size_t off, size_t limit, json_t *o)
+{
+	const struct chunk_table *tb = &t->table;
+	size_t end = off < tb->n_chunks ? off + MIN(limit, tb->n_chunks - off) : off;
+	uint64_t lo = off == 0 ? 0 : off < tb->n_chunks ? tb->chunks[off].addr : UINT64_MAX;
+	uint64_t hi = end < tb->n_chunks ? tb->chunks[end].addr : UINT64_MAX;
 	json_t *areas = json_array(), *chunks = json_array();
 	uint64_t now = now_usec();
 
-	for (size_t i = 0; i < t->table.n_areas; i++) {
-		const struct scan_area *a = &t->table.areas[i];
-		json_array_append_new(
-		    areas,
-		    json_pack("{s:I, s:I, s:I, s:I, s:f}", "start", (json_int_t)a->start, "end",
-			      (json_int_t)a->end, "resident_bytes", (json_int_t)a->resident,
-			      "huge_bytes", (json_int_t)a->huge, "hot_percent", a->hot_bp / 100.0));
-	}
-	for (size_t i = 0; i < t->table.n_chunks; i++)
-		json_array_append_new(chunks, chunk_json(&t->table.chunks[i], now));
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o, s:o, s:o}", "summary",
+	for (size_t i = 0; i < tb->n_areas && json_array_size(areas) < limit; i++)
+		if (tb->areas[i].start >= lo && (tb->areas[i].start < hi || hi == UINT64_MAX))
+			json_array_append_new(areas, area_json(&tb->areas[i]));
+	for (size_t i = off; i < end; i++)
+		json_array_append_new(chunks, chunk_json(&tb->chunks[i], now));
+	json_object_set_new(o, "areas", areas);
+	json_object_set_new(o, "chunks", chunks);
+}
+
+static json_t *target_json(const struct target *t)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o, s:I, s:I}", "summary",
 			 target_summary_json(t), "exe", nullable_string(t->exe), "unit",
 			 nullable_string(t->unit), "cgroup", nullable_string(t->cgroup),
 			 "memory_cgroup", nullable_string(t->memcg), "scans", (int)t->scans,
 			 "full_scans", (int)t->full_scans, "attempts", (json_int_t)t->attempts,
-			 "by_result", by_result_json(t->by_class), "areas", areas, "chunks",
-			 chunks);
+			 "by_result", by_result_json(t->by_class), "areas_total",
+			 (json_int_t)t->table.n_areas, "chunks_total",
+			 (json_int_t)t->table.n_chunks);
 }
 
 /* Does the peer see a target in this memory cgroup? (An EBUSY pause names
@@ -354,17 +377,34 @@ static void m_list_targets(struct call *c)
 static void m_get_target(struct call *c)
 {
 	json_error_t err;
-	json_int_t pid;
+	json_int_t pid, off = 0, limit = CHUNK_PAGE_MAX;
+	int want_chunks = 0;
 
-	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:I}", "pid", &pid) < 0)
-		return reply_bad_params(c, (const char *const[]){"pid", NULL},
-					(const json_type[]){JSON_INTEGER});
+	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:I, s?b, s?I, s?I}", "pid", &pid,
+			   "chunks", &want_chunks, "chunk_offset", &off, "chunk_limit", &limit) < 0)
+		return reply_bad_params(
+		    c, (const char *const[]){"pid", "chunks", "chunk_offset", "chunk_limit", NULL},
+		    (const json_type[]){JSON_INTEGER, JSON_TRUE, JSON_INTEGER, JSON_INTEGER});
+	if (off < 0)
+		return reply_invalid(c, "chunk_offset");
+	if (limit < 1 || limit > CHUNK_PAGE_MAX)
+		return reply_invalid(c, "chunk_limit");
 	const struct target *t =
 	    pid > 0 && pid <= INT32_MAX ? manager_find_target(c->m, (pid_t)pid) : NULL;
 	/* Another user's target is reported as absent: no probing. */
 	if (!t || !can_see(c->peer, t))
 		return reply_error(c, THPD_ERR_NO_SUCH_TARGET, json_pack("{s:I}", "pid", pid));
-	c->reply->parameters = json_pack("{s:o}", "target", target_json(t));
+	json_t *o = target_json(t);
+	json_t *params =
+	    json_pack("{s:o, s:I}", "target", o, "chunks_total", (json_int_t)t->table.n_chunks);
+	if (want_chunks && o && params) {
+		size_t n = t->table.n_chunks, next = (size_t)off + (size_t)limit;
+		chunk_page_json(t, (size_t)off, (size_t)limit, o);
+		json_object_set_new(params, "next_chunk_offset",
+				    (size_t)off < n && next < n ? json_integer((json_int_t)next)
+								: json_null());
+	}
+	c->reply->parameters = params;
 }
 
 static json_t *counters_json(const struct counters *k)
@@ -400,30 +440,48 @@ static void m_get_counters(struct call *c)
 	    json_pack("{s:o}", "counters", counters_json(manager_counters(c->m)));
 }
 
+void methods_reload_reply(struct manager *m, int r, const struct config_diags *diags,
+			  struct method_reply *reply)
+{
+	size_t n = diags ? diags->n : 0;
+
+	if (r < 0) {
+		json_t *problems = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(
+			    problems, json_pack("{s:s, s:i, s:i, s:s}", "file", diags->v[i].file,
+						"line", (int)diags->v[i].line, "column",
+						(int)diags->v[i].col, "message", diags->v[i].msg));
+		if (n == 0)
+			json_array_append_new(problems,
+					      json_pack("{s:s, s:i, s:i, s:s}", "file", "", "line",
+							0, "column", 0, "message", strerror(-r)));
+		reply->error = THPD_ERR_RELOAD_FAILED;
+		reply->parameters = json_pack("{s:o}", "problems", problems);
+	} else {
+		reply->parameters =
+		    json_pack("{s:i, s:i}", "policies", (int)manager_config(m)->n_policies,
+			      "config_generation", (int)manager_config_generation(m));
+	}
+}
+
 static void m_reload(struct call *c)
 {
 	struct config_diags diags = {0};
 
 	if (!no_params(c))
 		return;
-	int r = manager_reload(c->m, &diags);
-	if (r < 0) {
-		json_t *problems = json_array();
-		for (size_t i = 0; i < diags.n; i++)
-			json_array_append_new(
-			    problems, json_pack("{s:s, s:i, s:i, s:s}", "file", diags.v[i].file,
-						"line", (int)diags.v[i].line, "column",
-						(int)diags.v[i].col, "message", diags.v[i].msg));
-		if (diags.n == 0)
-			json_array_append_new(problems,
-					      json_pack("{s:s, s:i, s:i, s:s}", "file", "", "line",
-							0, "column", 0, "message", strerror(-r)));
-		reply_error(c, THPD_ERR_RELOAD_FAILED, json_pack("{s:o}", "problems", problems));
-	} else {
-		c->reply->parameters =
-		    json_pack("{s:i, s:i}", "policies", (int)manager_config(c->m)->n_policies,
-			      "config_generation", (int)manager_config_generation(c->m));
+	if (c->flags->reload_done) {
+		int r =
+		    manager_reload_async(c->m, c->flags->reload_done, c->flags->reload_userdata);
+		if (r == 0)
+			c->reply->pending = true;
+		else
+			methods_reload_reply(c->m, r, NULL, c->reply);
+		return;
 	}
+	int r = manager_reload(c->m, &diags);
+	methods_reload_reply(c->m, r, &diags, c->reply);
 	config_diags_free(&diags);
 }
 

@@ -215,6 +215,8 @@ static uint32_t classify(uint32_t flags, uint64_t inode, struct span name)
 	return flags;
 }
 
+static const uint32_t perm_flags[4] = {VMA_READ, VMA_WRITE, VMA_EXEC, VMA_SHARED};
+
 /* "start-end perms offset dev inode [name]" */
 static int parse_header(struct span l, struct vma *v)
 {
@@ -231,22 +233,12 @@ static int parse_header(struct span l, struct vma *v)
 
 	if (e - p < 4)
 		return -EINVAL;
-	if (p[0] == 'r')
-		flags |= VMA_READ;
-	else if (p[0] != '-')
-		return -EINVAL;
-	if (p[1] == 'w')
-		flags |= VMA_WRITE;
-	else if (p[1] != '-')
-		return -EINVAL;
-	if (p[2] == 'x')
-		flags |= VMA_EXEC;
-	else if (p[2] != '-')
-		return -EINVAL;
-	if (p[3] == 's')
-		flags |= VMA_SHARED;
-	else if (p[3] != 'p')
-		return -EINVAL;
+	for (int i = 0; i < 4; i++) { /* "rwxs": each letter or '-' ('p' for s) */
+		if (p[i] == "rwxs"[i])
+			flags |= perm_flags[i];
+		else if (p[i] != "---p"[i])
+			return -EINVAL;
+	}
 	p += 4;
 
 	if (!expect_char(&p, e, ' ') || !parse_hex(&p, e, &off) || !expect_char(&p, e, ' ') ||
@@ -460,6 +452,20 @@ static bool parse_ids(struct span val, uint32_t ids[3])
 	return p == val.e;
 }
 
+/* The real, effective and saved uids (is_uid) or gids of out. */
+static void set_ids(struct proc_status *out, bool is_uid, const uint32_t ids[3])
+{
+	if (is_uid) {
+		out->uid = ids[0];
+		out->euid = ids[1];
+		out->suid = ids[2];
+	} else {
+		out->gid = ids[0];
+		out->egid = ids[1];
+		out->sgid = ids[2];
+	}
+}
+
 int status_parse(const char *buf, size_t len, struct proc_status *out)
 {
 	const char *pos = buf, *end;
@@ -484,22 +490,13 @@ int status_parse(const char *buf, size_t len, struct proc_status *out)
 			size_t n = MIN(span_len(val), sizeof(out->name) - 1);
 			memcpy(out->name, val.p, n);
 			out->name[n] = '\0';
-		} else if (span_eq(name, "Uid")) {
+		} else if (span_eq(name, "Uid") || span_eq(name, "Gid")) {
+			bool is_uid = span_eq(name, "Uid");
 			uint32_t ids[3];
 			if (!parse_ids(val, ids))
 				return -EINVAL;
-			out->uid = ids[0];
-			out->euid = ids[1];
-			out->suid = ids[2];
-			have_uid = true;
-		} else if (span_eq(name, "Gid")) {
-			uint32_t ids[3];
-			if (!parse_ids(val, ids))
-				return -EINVAL;
-			out->gid = ids[0];
-			out->egid = ids[1];
-			out->sgid = ids[2];
-			have_gid = true;
+			set_ids(out, is_uid, ids);
+			*(is_uid ? &have_uid : &have_gid) = true;
 		} else if (span_eq(name, "THP_enabled")) {
 			if (parse_dec(&p, val.e, false, &x) && p == val.e && x <= 1)
 				out->thp_enabled = (int)x;

@@ -198,9 +198,25 @@ vcall() {
 	printf '%s\0' "$req" | socat -t"$t" -T"$t" - "UNIX-CONNECT:$SOCK" | tr -d '\0'
 }
 
-# target_json PID: the GetTarget reply parameters (empty if absent).
+# target_json PID: GetTarget's target with all its areas and chunks, every
+# page fetched (chunks: true, next_chunk_offset); empty if absent.
 target_json() {
-	vcall io.thpd.Manager.GetTarget "{\"pid\": $1}" | jq -c '.parameters.target // empty'
+	local off=0 page all='' next
+	while :; do
+		page=$(vcall io.thpd.Manager.GetTarget \
+			"{\"pid\": $1, \"chunks\": true, \"chunk_offset\": $off}") || return
+		jq -e '.parameters.target' <<<"$page" >/dev/null 2>&1 || return 0
+		if [[ -z $all ]]; then
+			all=$(jq -c '.parameters.target' <<<"$page")
+		else
+			all=$(jq -c --argjson p "$(jq -c '.parameters.target' <<<"$page")" \
+				'.areas += $p.areas | .chunks += $p.chunks' <<<"$all")
+		fi
+		next=$(jq -r '.parameters.next_chunk_offset // empty' <<<"$page")
+		[[ -n $next ]] && ((next > off)) || break
+		off=$next
+	done
+	printf '%s\n' "$all"
 }
 
 counters() {

@@ -437,7 +437,7 @@ start_target extra2 --name "thpt-abuse-${TAG}2" --size 256M
 EXTRA2=$(ready_get "$READY" pid)
 
 # ---- clients that never read ----------------------------------------------------
-r=$(abuse noread "$SOCK" "{\"method\":\"io.thpd.Manager.GetTarget\",\"parameters\":{\"pid\":$bigpid}}" 20)
+r=$(abuse noread "$SOCK" "{\"method\":\"io.thpd.Manager.GetTarget\",\"parameters\":{\"pid\":$bigpid,\"chunks\":true}}" 20)
 [[ $(kv "$r" error) == BrokenPipeError || $(kv "$r" error) == ConnectionResetError ]] ||
 	fail "a client that never reads GetTarget replies was not disconnected: $r"
 note "never reads GetTarget($bigpid): disconnected after $(kv "$r" calls) calls, $(kv "$r" ms) ms"

@@ -138,6 +138,13 @@ jqe --arg p "$apid" --arg c "thpt-raw-${TAG}a" '.parameters.targets | map(select
 
 r=$(raw "{\"method\":\"$M.GetTarget\",\"parameters\":{\"pid\":$apid}}")
 expect_ok "$r"
+# By default a bounded summary: totals, no areas or chunks.
+jqe '(.parameters.target | has("chunks") or has("areas") | not)
+	and .parameters.chunks_total == .parameters.target.chunks_total
+	and (.parameters.target.areas_total >= 1)' <<<"$r" >/dev/null ||
+	fail "GetTarget without chunks: $(head -c 2000 <<<"$r")"
+r=$(raw "{\"method\":\"$M.GetTarget\",\"parameters\":{\"pid\":$apid,\"chunks\":true}}")
+expect_ok "$r"
 jqe --arg p "$apid" '.parameters.target | (.summary.pid == ($p | tonumber))
 	and (.exe | test("thp-target$")) and has("unit") and has("cgroup") and has("memory_cgroup")
 	and (.scans >= 1) and (.attempts | type == "number") and (.by_result | has("ok"))
@@ -146,6 +153,16 @@ jqe --arg p "$apid" '.parameters.target | (.summary.pid == ($p | tonumber))
 	and (.chunks | length >= 32) and (.chunks[0] | has("addr") and has("present")
 		and has("state") and has("attempts") and has("last_errno") and has("retry_in_sec")
 		and has("splits"))' <<<"$r" >/dev/null || fail "GetTarget: $(head -c 2000 <<<"$r")"
+# Pages: chunk_limit chunks from chunk_offset, next_chunk_offset null at the end.
+r=$(raw "{\"method\":\"$M.GetTarget\",\"parameters\":{\"pid\":$apid,\"chunks\":true,\"chunk_limit\":16}}")
+jqe '(.parameters.target.chunks | length) == 16 and .parameters.next_chunk_offset == 16' \
+	<<<"$r" >/dev/null || fail "GetTarget page 1: $(head -c 2000 <<<"$r")"
+r=$(raw "{\"method\":\"$M.GetTarget\",\"parameters\":{\"pid\":$apid,\"chunks\":true,\"chunk_offset\":1000000}}")
+jqe '(.parameters.target.chunks | length) == 0 and .parameters.next_chunk_offset == null' \
+	<<<"$r" >/dev/null || fail "GetTarget past the end: $(head -c 2000 <<<"$r")"
+r=$(raw "{\"method\":\"$M.GetTarget\",\"parameters\":{\"pid\":$apid,\"chunks\":true,\"chunk_limit\":4097}}")
+expect_error "$r" org.varlink.service.InvalidParameter
+[[ $(jq -r .parameters.parameter <<<"$r") == chunk_limit ]] || fail "chunk_limit 4097: $r"
 r=$(raw "{\"method\":\"$M.GetTarget\",\"parameters\":{\"pid\":$$}}")
 expect_error "$r" io.thpd.Manager.NoSuchTarget
 [[ $(jq .parameters.pid <<<"$r") == "$$" ]] || fail "NoSuchTarget pid: $r"

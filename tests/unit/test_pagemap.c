@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "kernel-groups.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,17 +30,6 @@
 #define Z    PM_CAT_PFNZERO
 #define F    PM_CAT_FILE
 #define NPMD 4
-
-/*
- * cmocka counts a skip() as a pass: SKIP() also counts it, so that main()
- * can exit 77 (see tests/unit/meson.build).
- */
-static int skipped;
-#define SKIP()                                                                                     \
-	do {                                                                                       \
-		skipped++;                                                                         \
-		skip();                                                                            \
-	} while (0)
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
@@ -532,12 +523,5 @@ int main(int argc, char **argv)
 	const struct CMUnitTest kernel[] = {
 	    cmocka_unit_test_setup_teardown(test_real_scan, setup_real, teardown_real),
 	};
-	const char *only = argc > 1 ? argv[1] : "";
-	int failed = 0;
-
-	if (strcmp(only, "kernel") != 0)
-		failed += cmocka_run_group_tests(pure, NULL, NULL);
-	if (strcmp(only, "pure") != 0)
-		failed += cmocka_run_group_tests(kernel, NULL, NULL);
-	return failed ? 1 : skipped ? 77 : 0;
+	return KERNEL_GROUPS_RUN(argc, argv, pure, kernel);
 }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "kernel-groups.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,17 +27,6 @@
 
 #define M2 PMD_SIZE_2M
 #define PG PAGE_SIZE_4K
-
-/*
- * cmocka counts a skip() as a pass: SKIP() also counts it, so that main()
- * can exit 77 (see tests/unit/meson.build).
- */
-static int skipped;
-#define SKIP()                                                                                     \
-	do {                                                                                       \
-		skipped++;                                                                         \
-		skip();                                                                            \
-	} while (0)
 
 /* ---- scan_area_eligible ------------------------------------------------ */
 
@@ -357,12 +348,5 @@ int main(int argc, char **argv)
 	const struct CMUnitTest kernel[] = {
 	    cmocka_unit_test(test_scan_self),
 	};
-	const char *only = argc > 1 ? argv[1] : "";
-	int failed = 0;
-
-	if (strcmp(only, "kernel") != 0)
-		failed += cmocka_run_group_tests(pure, NULL, NULL);
-	if (strcmp(only, "pure") != 0)
-		failed += cmocka_run_group_tests(kernel, NULL, NULL);
-	return failed ? 1 : skipped ? 77 : 0;
+	return KERNEL_GROUPS_RUN(argc, argv, pure, kernel);
 }
