@@ -42,136 +42,94 @@ static const struct option collapse_options[] = {
 };
 
 static const struct verb verbs[] = {
-    {
-	.name = "status",
-	.args = "",
-	.summary = "Show the daemon's status (the default verb)",
-	.help = "Version, uptime, kernel, THP mode, number of policies and targets,\n"
-		"bytes collapsed so far, the collapse budget and active pauses.",
-	.min_args = 0,
-	.max_args = 0,
-	.run = verb_status,
-    },
-    {
-	.name = "targets",
-	.args = "",
-	.summary = "List the processes thpd manages",
-	.help = "One line per target: PID, command, policy, state, anonymous and huge\n"
-		"memory, huge page coverage, bytes collapsed by thpd and the last error.\n"
-		"Callers that are neither root nor in group thpd see their own processes only.",
-	.min_args = 0,
-	.max_args = 0,
-	.run = verb_targets,
-    },
-    {
-	.name = "show",
-	.args = "PID",
-	.summary = "Show one target in detail: areas and chunks",
-	.help = "The target's identity, cgroups and totals, its memory areas, and every\n"
-		"2 MiB chunk with its state, attempts, last error and next retry.",
-	.min_args = 1,
-	.max_args = 1,
-	.run = verb_show,
-    },
-    {
-	.name = "counters",
-	.args = "",
-	.summary = "Show daemon-wide counters (root or group thpd)",
-	.help = "Collapse attempts by result, bytes collapsed, time spent collapsing and\n"
-		"scanning, discoveries, pauses, splits and reloads since the daemon started.",
-	.min_args = 0,
-	.max_args = 0,
-	.run = verb_counters,
-	.privileged_what = "counters",
-    },
-    {
-	.name = "reload",
-	.args = "",
-	.summary = "Re-read the policy configuration (root or group thpd)",
-	.help = "On failure the running policy stays in effect and each problem is\n"
-		"printed as FILE:LINE:COLUMN: MESSAGE on standard error.",
-	.min_args = 0,
-	.max_args = 0,
-	.run = verb_reload,
-	.privileged_what = "reload",
-    },
-    {
-	.name = "policy",
-	.args = "",
-	.summary = "Show the effective policy configuration",
-	.help = "The daemon settings, the retry settings and every policy in match order,\n"
-		"as the daemon uses them: main file and drop-ins merged, defaults filled in.",
-	.min_args = 0,
-	.max_args = 0,
-	.run = verb_policy,
-    },
-    {
-	.name = "collapse",
-	.args = "PID",
-	.opts_synopsis = "[--range START-END]",
-	.options = collapse_options,
-	.summary = "Collapse a target's memory now",
-	.help = "Make the target's chunks due now, even if backing off, parked or\n"
-		"quarantined, and rescan it; prints how many chunks were made due. The\n"
-		"collapses themselves still obey the collapse budgets.\n"
-		"\n"
-		"  --range START-END  Only the chunks overlapping [START, END): addresses in hex\n"
-		"                     (0x...) or decimal, START below END\n"
-		"\n"
-		"Fails if the target or the daemon is paused, or the target is denied or\n"
-		"THP-disabled. Users other than root and group thpd may name only their own\n"
-		"processes.",
-	.min_args = 1,
-	.max_args = 1,
-	.run = verb_collapse,
-    },
-    {
-	.name = "pause",
-	.args = "[PID]",
-	.summary = "Pause collapsing, of one target or the whole daemon",
-	.help = "With PID, that target is not collapsed until 'thpctl resume PID'. Without,\n"
-		"the daemon collapses nothing until 'thpctl resume' (root or group thpd).\n"
-		"Scans go on, so the state shown stays current.",
-	.min_args = 0,
-	.max_args = 1,
-	.run = verb_pause,
-	.privileged_what = "pausing the whole daemon",
-    },
-    {
-	.name = "resume",
-	.args = "[PID]",
-	.summary = "Undo pause, of one target or the whole daemon",
-	.help = "With PID, resume that target; without, resume the daemon (root or group\n"
-		"thpd).",
-	.min_args = 0,
-	.max_args = 1,
-	.run = verb_resume,
-	.privileged_what = "resuming the whole daemon",
-    },
-    {
-	.name = "monitor",
-	.args = "",
-	.summary = "Print the daemon's events as they happen",
-	.help = "One line per event: time, type, PID, command and details. Types:\n"
-		"target-added, target-removed, collapse-done, collapse-error, pause,\n"
-		"resume, reload. With --json, one compact JSON object per line (JSON Lines),\n"
-		"the first one {\"type\":\"subscribed\"}. Runs until interrupted (exit 0)\n"
-		"or until thpd stops (exit 3). --timeout covers only the subscription, not\n"
-		"the wait for events. Callers other than root and group thpd see only the\n"
-		"events of their own processes and global ones.",
-	.min_args = 0,
-	.max_args = 0,
-	.run = verb_monitor,
-    },
-    {
-	.name = "help",
-	.args = "[VERB]",
-	.summary = "Show this help, or the help of one verb",
-	.help = NULL,
-	.min_args = 0,
-	.max_args = 1,
-	.run = verb_help,
-    },
+    {.name = "status",
+     .summary = "Show the daemon's status (the default verb)",
+     .help = "Version, uptime, kernel, THP mode, number of policies and targets,\n"
+	     "bytes collapsed so far, the collapse budget and active pauses.",
+     .run = verb_status},
+    {.name = "targets",
+     .summary = "List the processes thpd manages",
+     .help = "One line per target: PID, command, policy, state, anonymous and huge\n"
+	     "memory, huge page coverage, bytes collapsed by thpd and the last error.\n"
+	     "Callers that are neither root nor in group thpd see their own processes only.",
+     .run = verb_targets},
+    {.name = "show",
+     .args = "PID",
+     .summary = "Show one target in detail: areas and chunks",
+     .help = "The target's identity, cgroups and totals, its memory areas, and every\n"
+	     "2 MiB chunk with its state, attempts, last error and next retry.",
+     .min_args = 1,
+     .max_args = 1,
+     .run = verb_show},
+    {.name = "counters",
+     .summary = "Show daemon-wide counters (root or group thpd)",
+     .help = "Collapse attempts by result, bytes collapsed, time spent collapsing and\n"
+	     "scanning, discoveries, pauses, splits and reloads since the daemon started.",
+     .run = verb_counters},
+    {.name = "reload",
+     .summary = "Re-read the policy configuration (root or group thpd)",
+     .help = "On failure the running policy stays in effect and each problem is\n"
+	     "printed as FILE:LINE:COLUMN: MESSAGE on standard error.",
+     .run = verb_reload},
+    {.name = "policy",
+     .summary = "Show the effective policy configuration",
+     .help = "The daemon settings, the retry settings and every policy in match order,\n"
+	     "as the daemon uses them: main file and drop-ins merged, defaults filled in.",
+     .run = verb_policy},
+    {.name = "collapse",
+     .args = "PID",
+     .opts_synopsis = "[--range START-END]",
+     .options = collapse_options,
+     .summary = "Collapse a target's memory now",
+     .help = "Make the target's chunks due now, even if backing off, parked or\n"
+	     "quarantined, and rescan it; prints how many chunks were made due. The\n"
+	     "collapses themselves still obey the collapse budgets.\n"
+	     "\n"
+	     "  --range START-END  Only the chunks overlapping [START, END): addresses in hex\n"
+	     "                     (0x...) or decimal, START below END\n"
+	     "\n"
+	     "Fails if the target or the daemon is paused, or the target is denied or\n"
+	     "THP-disabled. Users other than root and group thpd may name only their own\n"
+	     "processes.",
+     .min_args = 1,
+     .max_args = 1,
+     .run = verb_collapse},
+    {.name = "pause",
+     .args = "[PID]",
+     .summary = "Pause collapsing, of one target or the whole daemon",
+     .help = "With PID, that target is not collapsed until 'thpctl resume PID'. Without,\n"
+	     "the daemon collapses nothing until 'thpctl resume' (root or group thpd).\n"
+	     "Scans go on, so the state shown stays current.",
+     .min_args = 0,
+     .max_args = 1,
+     .run = verb_pause,
+     .privileged_what = "pausing the whole daemon"},
+    {.name = "resume",
+     .args = "[PID]",
+     .summary = "Undo pause, of one target or the whole daemon",
+     .help = "With PID, resume that target; without, resume the daemon (root or group\n"
+	     "thpd).",
+     .min_args = 0,
+     .max_args = 1,
+     .run = verb_resume,
+     .privileged_what = "resuming the whole daemon"},
+    {.name = "monitor",
+     .summary = "Print the daemon's events as they happen",
+     .help = "One line per event: time, type, PID, command and details. Types:\n"
+	     "target-added, target-removed, collapse-done, collapse-error, pause,\n"
+	     "resume, reload. With --json, one compact JSON object per line (JSON Lines),\n"
+	     "the first one {\"type\":\"subscribed\"}. Runs until interrupted (exit 0)\n"
+	     "or until thpd stops (exit 3). --timeout covers only the subscription, not\n"
+	     "the wait for events. Callers other than root and group thpd see only the\n"
+	     "events of their own processes and global ones.",
+     .run = verb_monitor},
+    {.name = "help",
+     .args = "[VERB]",
+     .summary = "Show this help, or the help of one verb",
+     .help = NULL,
+     .min_args = 0,
+     .max_args = 1,
+     .run = verb_help},
 };
 
 static const struct verb *find_verb(const char *name)
@@ -188,7 +146,7 @@ static const struct verb *find_verb(const char *name)
 /* "collapse PID [--range START-END]" */
 static char *verb_synopsis(const struct verb *v)
 {
-	return xasprintf("%s%s%s%s%s", v->name, *v->args ? " " : "", v->args,
+	return xasprintf("%s%s%s%s%s", v->name, v->args ? " " : "", v->args ? v->args : "",
 			 v->opts_synopsis ? " " : "", v->opts_synopsis ? v->opts_synopsis : "");
 }
 
