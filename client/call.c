@@ -14,7 +14,7 @@
 #include "xalloc.h"
 
 /* "thpctl: MESSAGE" and then tail on stderr, after what stdout holds. */
-static void __attribute__((format(printf, 2, 0)))
+static void __attribute__((format(printf, 2, 0), nonnull(2)))
 vprint_error(const char *tail, const char *fmt, va_list ap)
 {
 	fflush(stdout);

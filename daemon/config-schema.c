@@ -347,9 +347,44 @@ static void parse_policies(struct pctx *c, const struct ynode *n, struct thpd_co
 	free(seen);
 }
 
-enum { DK_SCAN_INTERVAL, DK_MAX_COLLAPSE_RATE, DK_SOCKET, DK_SMAPS_REFRESH, DK_PRESSURE, DK_MAX };
-static const char *const daemon_keys[DK_MAX] = {"scan_interval", "max_collapse_rate", "socket",
-						"smaps_refresh", "pressure"};
+enum {
+	DK_SCAN_INTERVAL,
+	DK_MAX_COLLAPSE_RATE,
+	DK_SOCKET,
+	DK_SMAPS_REFRESH,
+	DK_PRESSURE,
+	DK_COLLAPSE_SCHED,
+	DK_COLLAPSE_NICE,
+	DK_MAX
+};
+static const char *const daemon_keys[DK_MAX] = {
+    "scan_interval", "max_collapse_rate",  "socket",	   "smaps_refresh",
+    "pressure",	     "collapse_scheduler", "collapse_nice"};
+
+const char *worker_sched_name(enum worker_sched s)
+{
+	static const char *const names[] = {"other", "batch", "idle"};
+
+	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+static void parse_collapse_sched(struct pctx *c, const struct ynode *v, struct daemon_config *d)
+{
+	const char *s = config_scalar(c, v, "daemon.collapse_scheduler",
+				      "a scheduling policy (other, batch or idle)");
+	char eb[ESC_BUF];
+
+	if (!s)
+		return;
+	for (int i = WORKER_SCHED_OTHER; i <= WORKER_SCHED_IDLE; i++) {
+		if (streq(s, worker_sched_name(i))) {
+			d->collapse_sched = i;
+			return;
+		}
+	}
+	perr(c, v, "daemon.collapse_scheduler: bad policy \"%s\": expected other, batch or idle",
+	     config_esc(s, eb, sizeof(eb)));
+}
 enum { PRK_SOME, PRK_FULL, PRK_MAX };
 static const char *const pressure_keys[PRK_MAX] = {"some", "full"};
 
@@ -387,6 +422,17 @@ static void parse_daemon(struct pctx *c, const struct ynode *n, struct daemon_co
 	}
 	if ((v = f[DK_SMAPS_REFRESH].val))
 		config_get_uint32(c, v, "daemon.smaps_refresh", 1, &d->smaps_refresh);
+	if ((v = f[DK_COLLAPSE_SCHED].val))
+		parse_collapse_sched(c, v, d);
+	uint32_t nice;
+	if ((v = f[DK_COLLAPSE_NICE].val) &&
+	    config_get_uint32(c, v, "daemon.collapse_nice", 0, &nice)) {
+		if (nice > MAX_NICE)
+			perr(c, v, "daemon.collapse_nice: %u is out of range 0..%d", nice,
+			     MAX_NICE);
+		else
+			d->collapse_nice = nice;
+	}
 	struct field pr[PRK_MAX];
 	if ((v = f[DK_PRESSURE].val) &&
 	    config_map_fields(c, v, "daemon.pressure", true, pressure_keys, PRK_MAX, pr)) {
@@ -483,6 +529,8 @@ void config_init(struct thpd_config *cfg)
 	cfg->daemon.smaps_refresh = DEFAULT_SMAPS_REFRESH;
 	cfg->daemon.pressure_some_bp = DEFAULT_PRESSURE_SOME_BP;
 	cfg->daemon.pressure_full_bp = DEFAULT_PRESSURE_FULL_BP;
+	cfg->daemon.collapse_sched = DEFAULT_COLLAPSE_SCHED;
+	cfg->daemon.collapse_nice = DEFAULT_COLLAPSE_NICE;
 	cfg->retry.eagain_initial_usec = DEFAULT_EAGAIN_INITIAL_USEC;
 	cfg->retry.eagain_max_usec = DEFAULT_EAGAIN_MAX_USEC;
 	cfg->retry.eagain_attempts = DEFAULT_EAGAIN_ATTEMPTS;

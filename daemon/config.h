@@ -62,6 +62,10 @@ struct retry_config {
 	uint64_t ebusy_pause_usec;
 };
 
+enum worker_sched { WORKER_SCHED_OTHER, WORKER_SCHED_BATCH, WORKER_SCHED_IDLE };
+/* "other", "batch", "idle" */
+const char *worker_sched_name(enum worker_sched s);
+
 struct daemon_config {
 	uint64_t scan_interval_usec;
 	uint64_t max_collapse_rate; /* bytes/s, all targets together; 0 = unlimited */
@@ -71,6 +75,10 @@ struct daemon_config {
 	 * pauses, system-wide and in a target's cgroup; 0 = not watched. */
 	uint32_t pressure_some_bp;
 	uint32_t pressure_full_bp;
+	/* CPU scheduling of the collapse worker thread (the event loop keeps
+	 * the daemon's own): Linux policy and nice 0..19. */
+	enum worker_sched collapse_sched;
+	uint32_t collapse_nice;
 };
 
 struct thpd_config {
@@ -86,6 +94,9 @@ struct thpd_config {
 #define DEFAULT_SMAPS_REFRESH	    5
 #define DEFAULT_PRESSURE_SOME_BP    1000 /* 10%: tasks wait on memory 10% of the time */
 #define DEFAULT_PRESSURE_FULL_BP    200	 /* 2%: all tasks wait on memory 2% of the time */
+#define DEFAULT_COLLAPSE_SCHED	    WORKER_SCHED_BATCH
+#define DEFAULT_COLLAPSE_NICE	    10
+#define MAX_NICE		    19
 #define DEFAULT_EAGAIN_INITIAL_USEC (100 * 1000ULL)
 #define DEFAULT_EAGAIN_MAX_USEC	    (10 * 1000000ULL)
 #define DEFAULT_EAGAIN_ATTEMPTS	    8

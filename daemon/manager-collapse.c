@@ -431,11 +431,27 @@ static bool apply_results(struct manager *m, struct target *t, struct collapse_j
 	return true;
 }
 
+void manager_check_collapse_sched(struct manager *m)
+{
+	int r = workq_sched_error(m->collapseq);
+	const struct daemon_config *d = &m->cfg->cfg->daemon;
+
+	if (r == m->collapse_sched_err_logged)
+		return;
+	m->collapse_sched_err_logged = r;
+	if (r < 0)
+		log_warning("collapse worker: cannot run as %s at nice %u: %s; it keeps its "
+			    "scheduling (lowering nice needs CAP_SYS_NICE)",
+			    worker_sched_name(d->collapse_sched), d->collapse_nice, strerror(-r));
+}
+
 static void on_collapse_done(struct work *w, bool cancelled, void *userdata)
 {
 	struct manager *m = userdata;
 	struct collapse_job *job = (struct collapse_job *)w;
 	struct target *t = manager_find_by_id(m, job->pid, job->target_id);
+
+	manager_check_collapse_sched(m);
 
 	if (t)
 		t->collapsing = false;

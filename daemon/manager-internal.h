@@ -41,6 +41,11 @@ struct workq;
 /* PSI's avg10 is recomputed every 2 s: read it as often. */
 #define PRESSURE_CHECK_USEC (2 * USEC_PER_SEC)
 
+/* manager.c: ask the collapse worker for daemon.collapse_scheduler/_nice. */
+void manager_apply_collapse_sched(struct manager *m);
+/* manager-collapse.c: log once when the worker could not apply it. */
+void manager_check_collapse_sched(struct manager *m);
+
 struct manager {
 	struct event_base *base;
 	char *config_path;
@@ -53,6 +58,9 @@ struct manager {
 	struct workq *scanq;	 /* discovery and scans */
 	struct workq *collapseq; /* collapses: never on the loop */
 	struct workq *reloadq;	 /* config loads (files, NSS) for reloads */
+	/* What the collapse worker said about the scheduling it was asked for,
+	 * as last logged (0 = applied). */
+	int collapse_sched_err_logged;
 
 	/* Asynchronous reloads (manager_reload_async): the callers of the one
 	 * running, those that came since (for one more), and those being

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -271,6 +272,28 @@ int manager_new(struct event_base *base, const char *config_path, struct thpd_co
 	return 0;
 }
 
+/*
+ * The collapse worker spends its time in the kernel copying pages into huge
+ * pages, part of it under the target's mmap_lock. SCHED_BATCH at nice 10 (the
+ * default) lets the services it works for run first when they want a CPU,
+ * without waking up to preempt them, yet keeps it moving: under SCHED_IDLE
+ * on a busy machine it could sit preempted while holding a target's
+ * mmap_lock, and that target's page faults would wait for it.
+ */
+void manager_apply_collapse_sched(struct manager *m)
+{
+	static const int policies[] = {
+	    [WORKER_SCHED_OTHER] = SCHED_OTHER,
+	    [WORKER_SCHED_BATCH] = SCHED_BATCH,
+	    [WORKER_SCHED_IDLE] = SCHED_IDLE,
+	};
+	const struct daemon_config *d = &m->cfg->cfg->daemon;
+
+	workq_set_sched(m->collapseq, &(struct workq_sched){.policy = policies[d->collapse_sched],
+							    .nice = (int)d->collapse_nice});
+	m->collapse_sched_err_logged = 0;
+}
+
 int manager_start(struct manager *m)
 {
 	int r;
@@ -284,6 +307,7 @@ int manager_start(struct manager *m)
 	r = workq_new(m->base, "thpd-reload", m, &m->reloadq);
 	if (r < 0)
 		return r;
+	manager_apply_collapse_sched(m);
 	if (state_boot_id(m->boot_id, sizeof(m->boot_id)) < 0)
 		snprintf(m->boot_id, sizeof(m->boot_id), "unknown");
 	state_restore(m);
@@ -436,10 +460,13 @@ static int reload_apply(struct manager *m, int r, struct thpd_config *cfg,
 		target_rematch(m, t);
 	}
 	config_ref_put(old);
+	if (m->collapseq)
+		manager_apply_collapse_sched(m);
 	/* A shorter interval applies at once; a longer one from the next tick. */
 	if (!m->stopping && interval_changed)
 		manager_arm_tick(m);
-	log_ctx_msg(LOG_NOTICE, &ctx, "reloaded %s: %zu policies", m->config_path, cfg->n_policies);
+	log_ctx_msg(LOG_NOTICE, &ctx, "reloaded %s: %zu %s", m->config_path, cfg->n_policies,
+		    cfg->n_policies == 1 ? "policy" : "policies");
 	manager_emit(m, &(struct manager_event){.type = MANAGER_EVENT_RELOAD}, NULL);
 	manager_request_discovery(m);
 	return 0;

@@ -41,6 +41,27 @@ daemon_agrees() {
 }
 wait_until 5 daemon_agrees || fail "daemon reports $(target_json "$pid" | jq -c .summary)"
 
+# The collapse worker ran as the default daemon.collapse_scheduler and
+# collapse_nice ask (batch, 10); the event loop keeps nice 0.
+sched_of() { # TID -> "POLICY NICE" from /proc/PID/task/TID/stat (fields 41, 19)
+	local rest
+	rest=$(<"/proc/$THPD_PID/task/$1/stat")
+	rest=${rest##*) }
+	read -ra f <<<"$rest"
+	echo "${f[38]} ${f[16]}"
+}
+worker="" loop=""
+for t in /proc/"$THPD_PID"/task/*; do
+	case $(<"$t/comm") in
+	thpd-collapse) worker=${t##*/} ;;
+	thpd) loop=${t##*/} ;;
+	esac
+done
+[[ -n $worker && -n $loop ]] || fail "no thpd-collapse or main thread in /proc/$THPD_PID/task"
+[[ $(sched_of "$worker") == "3 10" ]] || fail "collapse worker: policy and nice $(sched_of "$worker"), want 3 (SCHED_BATCH) 10"
+[[ $(sched_of "$loop") == "0 0" ]] || fail "event loop thread: policy and nice $(sched_of "$loop"), want 0 0"
+note "collapse worker: SCHED_BATCH, nice 10; event loop: SCHED_OTHER, nice 0"
+
 # The unmatched process: never a target, never collapsed.
 sleep $INTERVAL_S
 opid=$(ready_get "$other" pid)

@@ -125,6 +125,15 @@ collapsed() {
 }
 wait_until 15 collapsed || fail "workload not collapsed: $(in_ct /usr/local/bin/smaps-huge "$wl" $range)"
 note "64 MiB workload collapsed under systemd"
+# The unit's system call filter lets the collapse worker lower its own
+# priority (SCHED_BATCH, nice 10: daemon.collapse_scheduler/_nice).
+wk=$(in_ct sh -c "grep -lx thpd-collapse /proc/$(main_pid)/task/*/comm" | head -n 1)
+[[ -n $wk ]] || fail "no thpd-collapse thread in thpd $(main_pid)"
+wstat=$(in_ct cat "${wk%/comm}/stat")
+read -ra wf <<<"${wstat##*) }"
+[[ "${wf[38]} ${wf[16]}" == "3 10" ]] ||
+	fail "collapse worker under systemd: policy ${wf[38]}, nice ${wf[16]} (want 3 = SCHED_BATCH, 10): $(in_ct journalctl -u thpd --no-pager | grep -i 'collapse worker' | tail -n 2)"
+note "collapse worker under systemd: SCHED_BATCH, nice 10"
 
 # thpctl as root and as an unprivileged user.
 in_ct thpctl status >/dev/null || fail "thpctl status as root"

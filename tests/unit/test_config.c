@@ -282,6 +282,35 @@ static void test_defaults_applied(void **state)
 	config_free(&cfg);
 }
 
+static void test_collapse_sched(void **state)
+{
+	struct thpd_config cfg;
+
+	config_init(&cfg);
+	assert_int_equal(cfg.daemon.collapse_sched, WORKER_SCHED_BATCH);
+	assert_int_equal(cfg.daemon.collapse_nice, 10);
+	config_free(&cfg);
+	expect_ok("daemon: {collapse_scheduler: idle, collapse_nice: 0}\n"
+		  "policies: [{name: x, match: {comm: x}}]\n",
+		  &cfg);
+	assert_int_equal(cfg.daemon.collapse_sched, WORKER_SCHED_IDLE);
+	assert_int_equal(cfg.daemon.collapse_nice, 0);
+	config_free(&cfg);
+	expect_ok("daemon: {collapse_scheduler: other, collapse_nice: 19}\n"
+		  "policies: [{name: x, match: {comm: x}}]\n",
+		  &cfg);
+	assert_int_equal(cfg.daemon.collapse_sched, WORKER_SCHED_OTHER);
+	assert_int_equal(cfg.daemon.collapse_nice, 19);
+	config_free(&cfg);
+	expect_error("daemon:\n  collapse_nice: 20\n", 2, 18,
+		     "daemon.collapse_nice: 20 is out of range 0..19");
+	expect_error("daemon:\n  collapse_nice: -1\n", 2, 18, "daemon.collapse_nice");
+	expect_error(
+	    "daemon:\n  collapse_scheduler: fifo\n", 2, 23,
+	    "daemon.collapse_scheduler: bad policy \"fifo\": expected other, batch or idle");
+	assert_string_equal(worker_sched_name(WORKER_SCHED_BATCH), "batch");
+}
+
 static void test_value_forms(void **state)
 {
 	struct thpd_config cfg;
@@ -330,7 +359,8 @@ static void test_err_unknown_key(void **state)
 {
 	expect_error("daemon:\n  scan_intervall: 2s\n", 2, 3,
 		     "daemon.scan_intervall: unknown key \"scan_intervall\" (expected one of: "
-		     "scan_interval, max_collapse_rate, socket, smaps_refresh, pressure)");
+		     "scan_interval, max_collapse_rate, socket, smaps_refresh, pressure, "
+		     "collapse_scheduler, collapse_nice)");
 	expect_error("deamon: {}\npolicies: [{name: a, match: {comm: x}}]\n", 1, 1,
 		     "deamon: unknown key \"deamon\" (expected one of: daemon, retry, policies)");
 	expect_error("policies:\n  - name: a\n    match: {comm: x, pid: 1}\n", 3, 22,
@@ -1048,19 +1078,19 @@ static void test_robust(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_init_defaults),    cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_defaults_applied), cmocka_unit_test(test_value_forms),
-	    cmocka_unit_test(test_err_unknown_key),  cmocka_unit_test(test_err_size),
-	    cmocka_unit_test(test_err_duration),     cmocka_unit_test(test_err_percent),
-	    cmocka_unit_test(test_err_type),	     cmocka_unit_test(test_err_duplicates),
-	    cmocka_unit_test(test_err_policy),	     cmocka_unit_test(test_err_syntax),
-	    cmocka_unit_test(test_err_empty),	     cmocka_unit_test(test_err_alias),
-	    cmocka_unit_test(test_err_multi_doc),    cmocka_unit_test(test_err_nesting),
-	    cmocka_unit_test(test_multiple_errors),  cmocka_unit_test(test_merge_parse),
-	    cmocka_unit_test(test_validate),	     cmocka_unit_test(test_resolve_users),
-	    cmocka_unit_test(test_load_dropins),     cmocka_unit_test(test_load_missing),
-	    cmocka_unit_test(test_sample_configs),   cmocka_unit_test(test_shipped_configs),
-	    cmocka_unit_test(test_robust),
+	    cmocka_unit_test(test_init_defaults),   cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_collapse_sched),  cmocka_unit_test(test_defaults_applied),
+	    cmocka_unit_test(test_value_forms),	    cmocka_unit_test(test_err_unknown_key),
+	    cmocka_unit_test(test_err_size),	    cmocka_unit_test(test_err_duration),
+	    cmocka_unit_test(test_err_percent),	    cmocka_unit_test(test_err_type),
+	    cmocka_unit_test(test_err_duplicates),  cmocka_unit_test(test_err_policy),
+	    cmocka_unit_test(test_err_syntax),	    cmocka_unit_test(test_err_empty),
+	    cmocka_unit_test(test_err_alias),	    cmocka_unit_test(test_err_multi_doc),
+	    cmocka_unit_test(test_err_nesting),	    cmocka_unit_test(test_multiple_errors),
+	    cmocka_unit_test(test_merge_parse),	    cmocka_unit_test(test_validate),
+	    cmocka_unit_test(test_resolve_users),   cmocka_unit_test(test_load_dropins),
+	    cmocka_unit_test(test_load_missing),    cmocka_unit_test(test_sample_configs),
+	    cmocka_unit_test(test_shipped_configs), cmocka_unit_test(test_robust),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
