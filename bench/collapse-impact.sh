@@ -19,6 +19,8 @@
 # Environment: BUILD_DIR (build), ROUNDS (3), REDIS_KEYS (3000000),
 #   REQUESTS (GETs per measurement; default: about 3 s worth, measured),
 #   RATE / GLOBAL_RATE (collapse rates; default: the shipped policy's),
+#   COLLAPSE_SCHED / COLLAPSE_NICE (the collapse thread's scheduling;
+#   default: the shipped policy's),
 #   OUT (a file to append the summary to).
 # Prints one line per measurement and a summary; the last line is
 #   "impact: p99 during/before MEDIAN (ROUNDS rounds: R1 R2 R3); idle noise MEDIAN".
@@ -61,6 +63,11 @@ shipped_rate() { # shipped_rate KEY -> value from config/thpd.yaml
 RATE=${RATE:-$(shipped_rate max_rate)}
 GLOBAL_RATE=${GLOBAL_RATE:-$(shipped_rate max_collapse_rate)}
 [[ -n $RATE && -n $GLOBAL_RATE ]] || die "cannot read the rates from config/thpd.yaml"
+# The collapse thread's scheduling: the shipped policy's, unless overridden
+# (COLLAPSE_SCHED=other COLLAPSE_NICE=0 measures the daemon without it).
+COLLAPSE_SCHED=${COLLAPSE_SCHED:-$(shipped_rate collapse_scheduler)}
+COLLAPSE_NICE=${COLLAPSE_NICE:-$(shipped_rate collapse_nice)}
+[[ -n $COLLAPSE_SCHED && -n $COLLAPSE_NICE ]] || die "cannot read collapse_scheduler/collapse_nice from config/thpd.yaml"
 
 WORK=$(mktemp -d /tmp/thpd-impact.XXXXXX)
 PIDS=()
@@ -77,7 +84,7 @@ stop_pid() {
 }
 
 cat >"$WORK/thpd.yaml" <<EOF
-daemon: {scan_interval: 5s, max_collapse_rate: $GLOBAL_RATE}
+daemon: {scan_interval: 5s, max_collapse_rate: $GLOBAL_RATE, collapse_scheduler: $COLLAPSE_SCHED, collapse_nice: $COLLAPSE_NICE}
 policies:
   - name: redis
     match: {comm: [redis-server]}
@@ -123,7 +130,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 median() { tr ' ' '\n' <<<"$*" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 P99_RATIOS=() P50_RATIOS=() NOISE=()
-log "collapse-impact: redis $REDIS_KEYS keys, GET, 20 clients, no pipelining; thpd max_rate $RATE, max_collapse_rate $GLOBAL_RATE; $ROUNDS rounds"
+log "collapse-impact: redis $REDIS_KEYS keys, GET, 20 clients, no pipelining; thpd max_rate $RATE, max_collapse_rate $GLOBAL_RATE, collapse thread $COLLAPSE_SCHED nice $COLLAPSE_NICE; $ROUNDS rounds"
 for ((round = 1; round <= ROUNDS; round++)); do
 	start_redis
 	if [[ -z ${REQUESTS:-} ]]; then # about 3 s worth at this machine's speed

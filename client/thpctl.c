@@ -58,8 +58,6 @@ static const struct verb verbs[] = {
      .summary = "Show one target in detail: areas and chunks",
      .help = "The target's identity, cgroups and totals, its memory areas, and every\n"
 	     "2 MiB chunk with its state, attempts, last error and next retry.",
-     .min_args = 1,
-     .max_args = 1,
      .run = verb_show},
     {.name = "counters",
      .summary = "Show daemon-wide counters (root or group thpd)",
@@ -91,8 +89,6 @@ static const struct verb verbs[] = {
 	     "Fails if the target or the daemon is paused, or the target is denied or\n"
 	     "THP-disabled. Users other than root and group thpd may name only their own\n"
 	     "processes.",
-     .min_args = 1,
-     .max_args = 1,
      .run = verb_collapse},
     {.name = "pause",
      .args = "[PID]",
@@ -100,8 +96,6 @@ static const struct verb verbs[] = {
      .help = "With PID, that target is not collapsed until 'thpctl resume PID'. Without,\n"
 	     "the daemon collapses nothing until 'thpctl resume' (root or group thpd).\n"
 	     "Scans go on, so the state shown stays current.",
-     .min_args = 0,
-     .max_args = 1,
      .run = verb_pause,
      .privileged_what = "pausing the whole daemon"},
     {.name = "resume",
@@ -109,8 +103,6 @@ static const struct verb verbs[] = {
      .summary = "Undo pause, of one target or the whole daemon",
      .help = "With PID, resume that target; without, resume the daemon (root or group\n"
 	     "thpd).",
-     .min_args = 0,
-     .max_args = 1,
      .run = verb_resume,
      .privileged_what = "resuming the whole daemon"},
     {.name = "monitor",
@@ -127,8 +119,6 @@ static const struct verb verbs[] = {
      .args = "[VERB]",
      .summary = "Show this help, or the help of one verb",
      .help = NULL,
-     .min_args = 0,
-     .max_args = 1,
      .run = verb_help},
 };
 
@@ -378,11 +368,13 @@ int main(int argc, char **argv)
 	}
 	c.out.color = !c.out.json && want_color();
 
-	if (n_args < verb->min_args)
+	/* The synopsis says it: none, "PID" (one) or "[PID]" (one at most). */
+	int max_args = verb->args ? 1 : 0, min_args = verb->args && verb->args[0] != '[';
+
+	if (n_args < min_args)
 		return usage_error("%s: missing argument %s", verb->name, verb->args);
-	if (n_args > verb->max_args)
-		return usage_error("too many arguments for %s: '%s'", verb->name,
-				   args[verb->max_args]);
+	if (n_args > max_args)
+		return usage_error("too many arguments for %s: '%s'", verb->name, args[max_args]);
 	c.verb = verb;
 	r = verb->run(&c, n_args, args);
 	ctx_done(&c);

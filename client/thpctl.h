@@ -37,7 +37,9 @@ struct ctx {
 
 struct verb {
 	const char *name;
-	const char *args;    /* argument synopsis, e.g. "PID"; NULL for none */
+	/* Argument synopsis: NULL (none), "PID" (exactly one) or "[PID]" (one
+	 * at most); the argument count is checked against it. */
+	const char *args;
 	const char *summary; /* one line, for the verb list */
 	const char *help;    /* more lines for 'thpctl help VERB'; may be NULL */
 	/* Options of this verb only, accepted after it: synopsis for the help
@@ -48,7 +50,6 @@ struct verb {
 	/* What needs root or group thpd, for PermissionDenied ("reload");
 	 * NULL = the verb's name. */
 	const char *privileged_what;
-	int min_args, max_args; /* 0, 0 when it takes none */
 	/* Returns an exit code. args are the words after the verb. */
 	int (*run)(struct ctx *c, int n_args, char **args);
 };
