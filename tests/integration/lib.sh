@@ -169,7 +169,7 @@ start_thpd() {
 			"--log-file=$WORK/valgrind.%p.log")
 	fi
 	"${wrapper[@]}" "$THPD" --foreground --config "$CONF" --socket "$SOCK" --log-level debug "$@" \
-		>>"$LOG" 2>&1 &
+		>>"$LOG" 2>&1 {NAP_FD}<&- &
 	THPD_PID=$!
 	for _ in $(seq 1 $((100 * TIME_SCALE))); do
 		if [[ -S $SOCK ]] && vcall io.thpd.Manager.GetStatus >/dev/null 2>&1; then
@@ -229,7 +229,7 @@ start_target() {
 	local name=$1
 	shift
 	local ready="$WORK/$name.ready"
-	"$THP_TARGET" --ready-file "$ready" "$@" >"$WORK/$name.out" 2>&1 &
+	"$THP_TARGET" --ready-file "$ready" "$@" >"$WORK/$name.out" 2>&1 {NAP_FD}<&- &
 	local pid=$!
 	CHILD_PIDS+=("$pid")
 	# Touching memory is setup, not a measurement: on a VM whose host takes
@@ -269,15 +269,23 @@ huge_kb() {
 # at most 1 s: in an emulated guest every poll costs as much); 0 once it
 # succeeds.
 # SECONDS stretch by TIME_SCALE (slow runs under valgrind or emulation).
+# Polls without a fork or exec of its own (under emulation in a qemu guest
+# every exec costs 0.3-0.5 s): the clock is bash's EPOCHREALTIME (digits
+# only: its decimal point follows the locale), the pause a read that times
+# out on a pipe nobody writes to (thpd and targets do not inherit it).
+exec {NAP_FD}<> <(:)
+nap() {
+	read -rt "$1" -u "$NAP_FD" || true
+}
 wait_until() {
-	local deadline=$(($(date +%s%N) + $1 * TIME_SCALE * 1000000000)) pause=0.$THPD_TEST_TIME_SCALE
+	local deadline=$((${EPOCHREALTIME//[!0-9]/} + $1 * TIME_SCALE * 1000000)) pause=0.$THPD_TEST_TIME_SCALE
 	((THPD_TEST_TIME_SCALE < 10)) || pause=1
 	shift
-	while (($(date +%s%N) < deadline)); do
+	while ((${EPOCHREALTIME//[!0-9]/} < deadline)); do
 		if "$@"; then
 			return 0
 		fi
-		sleep "$pause"
+		nap "$pause"
 	done
 	return 1
 }

@@ -19,8 +19,8 @@ jqe() {
 	in=$(cat)
 	[[ -n $in ]] && jq -e "$@" <<<"$in" >/dev/null
 }
-T0=$(date +%s%N)
-elapsed() { echo $((($(date +%s%N) - T0) / 1000000000)); }
+T0=$((${EPOCHREALTIME//[!0-9]/} * 1000))
+elapsed() { echo $((($((${EPOCHREALTIME//[!0-9]/} * 1000)) - T0) / 1000000000)); }
 
 # Raw sockets from python3; the interpreter must be runnable by nobody too.
 PY=""
@@ -342,10 +342,10 @@ fds() {
 # status_ms: GetStatus round trip in ms; fails without an answer.
 status_ms() {
 	local t r
-	t=$(date +%s%N)
+	t=$((${EPOCHREALTIME//[!0-9]/} * 1000))
 	r=$(vcall io.thpd.Manager.GetStatus 2>/dev/null)
 	jqe '.parameters.version' <<<"$r" >/dev/null || return 1
-	echo $((($(date +%s%N) - t) / 1000000))
+	echo $((($((${EPOCHREALTIME//[!0-9]/} * 1000)) - t) / 1000000))
 }
 healthy() {
 	thpd_alive
@@ -528,7 +528,7 @@ grep -q '^EOF' "$WORK/monitor.log" &&
 ms=$(status_ms) || fail "no GetStatus answer at the end"
 ((ms < 1000)) || fail "GetStatus took $ms ms at the end"
 note "GetStatus at the end: ${ms} ms"
-t=$(date +%s%N)
+t=$((${EPOCHREALTIME//[!0-9]/} * 1000))
 start_target final --name "thpt-abuse-${TAG}f" --size 64M
 F=$READY
 fpid=$(ready_get "$F" pid)
@@ -538,7 +538,7 @@ final_done() {
 	((kb * 100 >= 64 * 1024 * 95))
 }
 wait_until 10 final_done || fail "the final 64 MiB target: $(huge_kb "$fpid" "$(ready_get "$F" start)" "$(ready_get "$F" end)") kB huge after 10 s"
-note "final 64 MiB target collapsed in $((($(date +%s%N) - t) / 1000000)) ms"
+note "final 64 MiB target collapsed in $((($((${EPOCHREALTIME//[!0-9]/} * 1000)) - t) / 1000000)) ms"
 wait_until 5 monitor_has ".parameters.type == \"target-added\" and .parameters.pid == $fpid" ||
 	fail "the Monitor subscribed $(elapsed) s ago saw no target-added for $fpid"
 grep -q '^EOF' "$WORK/monitor.log" && fail "the Monitor was disconnected"

@@ -50,7 +50,7 @@ check_dropped() {
 	local pid=$1 name=$2 t_exit=$3 ms
 	wait_until "$GONE_S" gone "$pid" ||
 		fail "$name target $pid still listed $(scaled "$GONE_S") s after it exited: $("$THPCTL" --socket "$SOCK" --json targets)"
-	ms=$((($(date +%s%N) - t_exit) / 1000000))
+	ms=$((($((${EPOCHREALTIME//[!0-9]/} * 1000)) - t_exit) / 1000000))
 	thpd_alive
 	vcall io.thpd.Manager.GetTarget "{\"pid\": $pid}" |
 		jq -e --argjson p "$pid" '.error == "io.thpd.Manager.NoSuchTarget" and .parameters.pid == $p' >/dev/null ||
@@ -69,7 +69,7 @@ wait_until 2 listed "$npid" || exited "$npid" ||
 	fail "normal-exit target $npid (ready: $(tr '\n' ' ' <"$norm")) not listed after $(scaled 2) s: $("$THPCTL" --socket "$SOCK" --json targets | jq -c '[.targets[] | {pid, comm, state}]'); log: $(grep -E "\b$npid\b" "$LOG" | grep -v discovery | head -n 5)"
 wait_until 10 exited "$npid" ||
 	fail "normal-exit target saw no huge page in $(scaled 10) s: $(target_json "$npid" | jq -c .summary)"
-t_exit=$(date +%s%N)
+t_exit=$((${EPOCHREALTIME//[!0-9]/} * 1000))
 rc=0
 wait "$npid" || rc=$?
 ((rc == 0)) || fail "normal-exit target exited with $rc: $(cat "$WORK/norm.out")"
@@ -93,7 +93,7 @@ some_huge() {
 }
 wait_until 10 some_huge || fail "SIGKILL target not collapsed within $(scaled 10) s: $(target_json "$kpid" | jq -c .summary)"
 kill -KILL "$kpid"
-t_exit=$(date +%s%N)
+t_exit=$((${EPOCHREALTIME//[!0-9]/} * 1000))
 rc=0
 { wait "$kpid"; } 2>/dev/null || rc=$?
 ((rc == 128 + 9)) || fail "SIGKILL target: wait status $rc"

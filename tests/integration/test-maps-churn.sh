@@ -17,7 +17,7 @@
 # collapsed to >= 95% within 30 s.
 . "$(dirname "$0")/lib.sh"
 require_collapse
-T0=$(date +%s%N)
+T0=$((${EPOCHREALTIME//[!0-9]/} * 1000))
 CHURN_MS=20000
 SIZE_MB=1024
 
@@ -39,9 +39,9 @@ wait_until 5 is_target || fail "the churning process never became a target"
 check_now() {
 	local t r c ms
 	thpd_alive
-	t=$(date +%s%N)
+	t=$((${EPOCHREALTIME//[!0-9]/} * 1000))
 	r=$(vcall io.thpd.Manager.GetStatus) || fail "GetStatus failed"
-	ms=$((($(date +%s%N) - t) / 1000000))
+	ms=$((($((${EPOCHREALTIME//[!0-9]/} * 1000)) - t) / 1000000))
 	jq -e .parameters.version >/dev/null <<<"$r" || fail "no GetStatus answer: $r"
 	((ms < 2000)) || fail "GetStatus took $ms ms"
 	[[ $(jq '[.parameters.pauses[] | select(.reason == "enomem")] | length' <<<"$r") -eq 0 ]] ||
@@ -70,7 +70,7 @@ note "during the churn: $rounds checks, slowest GetStatus ${max_ms} ms, $(($(jq 
 (($(jq .attempts <<<"$c") - attempts0 > 512)) || fail "thpd hardly collapsed during the churn: $c"
 
 # The final layout gets collapsed.
-t=$(date +%s%N)
+t=$((${EPOCHREALTIME//[!0-9]/} * 1000))
 final_kb() { huge_kb "$pid" "$start" "$end"; }
 collapsed() { (($(final_kb) * 100 >= SIZE_MB * 1024 * 95)); }
 if ! wait_until 30 collapsed; then
@@ -79,12 +79,12 @@ if ! wait_until 30 collapsed; then
 			not_huge: ([.chunks[] | select(.state != "huge") | "\(.state) splits=\(.splits) attempts=\(.attempts) \(.last_errno)"]
 				| group_by(.) | map({(.[0]): length}) | add)}')"
 fi
-note "final layout: $(($(final_kb) / 1024)) of $SIZE_MB MiB huge, $((($(date +%s%N) - t) / 1000000)) ms after the churn stopped"
+note "final layout: $(($(final_kb) / 1024)) of $SIZE_MB MiB huge, $((($((${EPOCHREALTIME//[!0-9]/} * 1000)) - t) / 1000000)) ms after the churn stopped"
 check_now >/dev/null
 c=$(counters)
 note "counters: $(jq -c '{attempts, collapsed_mib: (.collapsed_bytes / 1048576), by_result, splits, scans, enomem_pauses}' <<<"$c")"
 note "target: $(target_json "$pid" | jq -c '.summary | {chunks, last_errno}')"
 [[ $(jq .by_result.enomem <<<"$c") -eq 0 ]] || note "by_result.enomem = $(jq .by_result.enomem <<<"$c") (real ENOMEM, no pause?)"
 thpd_alive
-note "runtime $((($(date +%s%N) - T0) / 1000000000)) s"
+note "runtime $((($((${EPOCHREALTIME//[!0-9]/} * 1000)) - T0) / 1000000000)) s"
 echo "PASS"

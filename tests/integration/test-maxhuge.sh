@@ -36,7 +36,7 @@ write_config ${INTERVAL_S}s \
 	"    match: {comm: [thpt-mh-full]}"
 start_thpd
 
-t0=$(date +%s%N)
+t0=$((${EPOCHREALTIME//[!0-9]/} * 1000))
 start_target cap --name thpt-mh-cap --size 256M --mode hot-read
 cap_ready=$READY
 cpid=$(ready_get "$cap_ready" pid)
@@ -52,7 +52,7 @@ reached() {
 }
 wait_until $((5 * INTERVAL_S)) reached ||
 	fail "capped target has $(cap_kb) kB huge, want $CAP_KB kB within $(scaled $((5 * INTERVAL_S))) s"
-reach_ms=$((($(date +%s%N) - t0) / 1000000))
+reach_ms=$((($((${EPOCHREALTIME//[!0-9]/} * 1000)) - t0) / 1000000))
 kb=$(cap_kb)
 note "capped target (256 MiB, hot-read) reached $kb kB huge in ${reach_ms} ms (smaps-huge: $(huge_kb "$cpid" "$cs" "$ce") kB)"
 ((kb <= CAP_KB + SLACK_KB)) || fail "capped target went to $kb kB huge, cap $CAP_KB kB (+$SLACK_KB)"
@@ -74,16 +74,16 @@ utime() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 cpu0=$(utime "$cpid")
 scans0=$(jnum .scans "$(target_json "$cpid")")
 max_kb=0 min_kb=$((256 * 1024)) samples=0
-hold_start=$(date +%s%N)
+hold_start=$((${EPOCHREALTIME//[!0-9]/} * 1000))
 hold_end=$((hold_start + HOLD_S * 1000000000))
-while (($(date +%s%N) < hold_end)); do
+while (($((${EPOCHREALTIME//[!0-9]/} * 1000)) < hold_end)); do
 	kill -0 "$cpid" 2>/dev/null || fail "capped target died: $(cat "$WORK/cap.out")"
 	kb=$(cap_kb)
 	((kb > max_kb)) && max_kb=$kb
 	((kb < min_kb)) && min_kb=$kb
 	samples=$((samples + 1))
 	((kb <= CAP_KB + SLACK_KB)) ||
-		fail "capped target has $kb kB huge $((($(date +%s%N) - hold_start) / 1000000)) ms into the hold, cap $CAP_KB kB (+$SLACK_KB)"
+		fail "capped target has $kb kB huge $((($((${EPOCHREALTIME//[!0-9]/} * 1000)) - hold_start) / 1000000)) ms into the hold, cap $CAP_KB kB (+$SLACK_KB)"
 	sleep 0.5
 done
 thpd_alive
@@ -99,7 +99,7 @@ note "during the hold: thpd scanned the capped target $((scans1 - scans0)) times
 ((scans1 > scans0)) || fail "thpd did not scan the capped target during the hold"
 
 # ---- a second target, no cap: collapsed to 100% ----
-t1=$(date +%s%N)
+t1=$((${EPOCHREALTIME//[!0-9]/} * 1000))
 start_target full --name thpt-mh-full --size 64M
 full_ready=$READY
 fpid=$(ready_get "$full_ready" pid)
@@ -112,7 +112,7 @@ full_done() {
 }
 wait_until $((5 * INTERVAL_S)) full_done ||
 	fail "uncapped target: $(huge_kb "$fpid" "$fs" "$fe") kB huge, want 65536 within $(scaled $((5 * INTERVAL_S))) s"
-note "uncapped 64 MiB target 100% huge in $((($(date +%s%N) - t1) / 1000000)) ms"
+note "uncapped 64 MiB target 100% huge in $((($((${EPOCHREALTIME//[!0-9]/} * 1000)) - t1) / 1000000)) ms"
 full_agrees() {
 	target_json "$fpid" | jq -e --argjson m "$MiB" \
 		'.summary.policy == "full" and .summary.huge_bytes == 64 * $m and

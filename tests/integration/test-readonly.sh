@@ -117,9 +117,9 @@ fi
 scans0=$(jnum .scans "$(target_json "$pid")")
 # Not scaled: the hold is six of thpd's scan intervals, and thpd's ticks are
 # wall-clock seconds in a slow guest too.
-hold_end=$(($(date +%s%N) + HOLD_S * 1000000000))
+hold_end=$(($((${EPOCHREALTIME//[!0-9]/} * 1000)) + HOLD_S * 1000000000))
 samples=0 max_anon=$anon0
-while (($(date +%s%N) < hold_end)); do
+while (($((${EPOCHREALTIME//[!0-9]/} * 1000)) < hold_end)); do
 	read_figures
 	((RO_HUGE == 0 && RO_RSS == 0)) ||
 		fail "read region now has $RO_HUGE kB huge, Rss $RO_RSS kB (thpd collapsed zero-page memory): $(ro_view)"

@@ -41,10 +41,10 @@ in_flight() {
 	((kb > 0))
 }
 wait_until 10 in_flight || fail "collapse did not start"
-t0=$(date +%s%N)
+t0=$((${EPOCHREALTIME//[!0-9]/} * 1000))
 kill -TERM "$THPD_PID"
 wait "$THPD_PID" || fail "thpd exited non-zero after SIGTERM"
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$((($((${EPOCHREALTIME//[!0-9]/} * 1000)) - t0) / 1000000))
 THPD_PID=""
 kb=$(huge_kb "$pid" "$start" "$end")
 note "SIGTERM with a collapse in flight ($kb of $((3 * 1024 * 1024)) kB done): exited in $ms ms"
