@@ -96,6 +96,7 @@ static void build_target_fields(struct view *v, const json_t *t)
 	fields_add(f, "UID", COLOR_NONE, "%lld", (long long)jget_int(s, "uid"));
 	fields_add(f, "Policy", COLOR_NONE, "%s", jget_str_or(s, "policy", "-"));
 	fields_add(f, "State", verbs_target_state_color(state), "%s", state);
+	fields_add(f, "Hotness", COLOR_NONE, "%s", jget_str_or(s, "hotness", "-"));
 	fields_add(f, "Unit", COLOR_NONE, "%s", jget_str_or(t, "unit", "-"));
 	fields_add(f, "Cgroup", COLOR_NONE, "%s", jget_str_or(t, "cgroup", "-"));
 	fields_add(f, "Memory cgroup", COLOR_NONE, "%s", jget_str_or(t, "memory_cgroup", "-"));

@@ -167,6 +167,25 @@ static void build_kernel_features(struct view *v, const json_t *p)
 	fields_add(f, "THP defrag", COLOR_NONE, "%s", jget_str_or(k, "thp_defrag", "-"));
 }
 
+/* Which hotness sources can be used now (what hotness auto chooses from). */
+static void build_hotness_sources(struct view *v, const json_t *p)
+{
+	const json_t *h = json_object_get(p, "hotness");
+	struct fields *f;
+
+	if (!json_is_object(h))
+		return;
+	f = view_add_fields(v, "Hotness sources (auto takes the first usable)");
+	static const char *const names[][2] = {{"damon", "DAMON regions"},
+					       {"refs", "Referenced (refs)"}};
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		const char *s = jget_str_or(h, names[i][0], "-");
+		fields_add(f, names[i][1],
+			   strncmp(s, "unavailable", 11) ? COLOR_NONE : COLOR_YELLOW, "%s", s);
+	}
+	fields_add(f, "none", COLOR_NONE, "always available");
+}
+
 static void build_status(struct view *v, const json_t *p)
 {
 	struct fields *f = view_add_fields(v, NULL);
@@ -195,6 +214,7 @@ static void build_status(struct view *v, const json_t *p)
 	if (json_array_size(pauses) == 0) {
 		fields_add(f, "Pauses", COLOR_NONE, "none");
 		build_kernel_features(v, p);
+		build_hotness_sources(v, p);
 		return;
 	}
 	fields_add(f, "Pauses", COLOR_YELLOW, "%zu active", json_array_size(pauses));
@@ -222,6 +242,7 @@ static void build_status(struct view *v, const json_t *p)
 		table_cell(t, COLOR_NONE, "%s", jget_str_or(x, "detail", "-"));
 	}
 	build_kernel_features(v, p);
+	build_hotness_sources(v, p);
 }
 
 int verb_status(struct ctx *c, int n_args, char **args)

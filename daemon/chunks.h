@@ -27,6 +27,7 @@ struct chunk {
 	uint32_t area; /* index into the table's areas */
 	uint16_t present;
 	uint16_t splits;
+	uint32_t hot_bp; /* hotness of this chunk (manager-hotness.c), basis points */
 	bool in_flight;
 	bool maybe_huge; /* pagemap fallback: may be huge already (pmd_infer_huge) */
 	struct chunk_retry retry;

@@ -278,21 +278,28 @@ static void parse_policy(struct pctx *c, const struct ynode *n, size_t idx,
 	if (f[PK_IGNORE].val)
 		config_get_bool(c, f[PK_IGNORE].val, SUB(PK_IGNORE), &p.ignore);
 	nerr_hot = c->nerr;
-	if (f[PK_HOTNESS].val && (s = config_scalar(c, f[PK_HOTNESS].val, SUB(PK_HOTNESS),
-						    "a hotness source (none or refs)"))) {
+	if (f[PK_HOTNESS].val &&
+	    (s = config_scalar(c, f[PK_HOTNESS].val, SUB(PK_HOTNESS),
+			       "a hotness source (none, refs, damon or auto)"))) {
 		if (streq(s, "none"))
 			p.hotness = HOTNESS_NONE;
 		else if (streq(s, "refs"))
 			p.hotness = HOTNESS_REFS;
+		else if (streq(s, "damon"))
+			p.hotness = HOTNESS_DAMON;
+		else if (streq(s, "auto"))
+			p.hotness = HOTNESS_AUTO;
 		else
-			perr(c, f[PK_HOTNESS].val, "%s: bad hotness \"%s\": expected none or refs",
-			     sub, config_esc(s, eb, sizeof(eb)));
+			perr(c, f[PK_HOTNESS].val,
+			     "%s: bad hotness \"%s\": expected none, refs, damon or auto", sub,
+			     config_esc(s, eb, sizeof(eb)));
 	}
 	hotness_ok = c->nerr == nerr_hot;
 	if (f[PK_MIN_HOT].val &&
 	    config_get_percent(c, f[PK_MIN_HOT].val, SUB(PK_MIN_HOT), &p.min_hot_bp) &&
-	    p.hotness != HOTNESS_REFS && hotness_ok)
-		perr(c, f[PK_MIN_HOT].key, "%s: only used with \"hotness: refs\"", sub);
+	    p.hotness == HOTNESS_NONE && hotness_ok)
+		perr(c, f[PK_MIN_HOT].key,
+		     "%s: only used with a hotness source (refs, damon, auto)", sub);
 	if (f[PK_MAX_RATE].val)
 		config_get_size(c, f[PK_MAX_RATE].val, SUB(PK_MAX_RATE), true, &p.max_rate);
 	if (f[PK_MAX_HUGE].val)
@@ -654,4 +661,19 @@ int config_validate(const struct thpd_config *cfg, struct config_diags *diags)
 	}
 #undef VERR
 	return nerr ? -EINVAL : 0;
+}
+
+const char *hotness_source_name(enum hotness_source s)
+{
+	switch (s) {
+	case HOTNESS_NONE:
+		return "none";
+	case HOTNESS_REFS:
+		return "refs";
+	case HOTNESS_DAMON:
+		return "damon";
+	case HOTNESS_AUTO:
+		return "auto";
+	}
+	return "?";
 }

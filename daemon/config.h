@@ -14,9 +14,14 @@
 #include <sys/types.h>
 
 enum hotness_source {
-	HOTNESS_NONE, /* all eligible resident memory, densest first */
-	HOTNESS_REFS, /* clear_refs + smaps Referenced over one window */
+	HOTNESS_NONE,  /* all eligible resident memory, densest first */
+	HOTNESS_REFS,  /* clear_refs + smaps Referenced over one window, per area */
+	HOTNESS_DAMON, /* DAMON vaddr regions, per region */
+	HOTNESS_AUTO,  /* the best of those the kernel and privileges allow */
 };
+
+/* "none", "refs", "damon", "auto" */
+const char *hotness_source_name(enum hotness_source s);
 
 /* One glob/exact pattern of a match list, with where it was written. */
 struct match_item {

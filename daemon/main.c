@@ -299,6 +299,7 @@ static int run(const struct options *o, struct thpd_config *cfg, const struct ke
 			goto out;
 		}
 	check_capabilities(manager_config(d.manager));
+	manager_set_damon_vaddr(d.manager, kf->damon_vaddr.state);
 	r = manager_start(d.manager);
 	if (r < 0) {
 		log_error("cannot start: %s", strerror(-r));

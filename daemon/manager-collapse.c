@@ -208,11 +208,9 @@ static void on_collapse_done(struct work *w, bool cancelled, void *userdata);
 
 static bool chunk_wanted(const struct target *t, const struct chunk *c, uint64_t now)
 {
-	const struct scan_area *a = &t->table.areas[c->area];
-
 	if (c->in_flight || c->retry.state == CHUNK_HUGE)
 		return false;
-	if (policy_is_refs(t->policy) && a->hot_bp < t->policy->min_hot_bp)
+	if (manager_hotness_measures(t) && c->hot_bp < t->policy->min_hot_bp)
 		return false;
 	struct area_sig sig = chunk_area_sig(&t->table, c);
 	return retry_due((struct chunk_retry *)&c->retry, now, &sig);
@@ -252,7 +250,7 @@ void manager_plan_and_submit(struct manager *m, struct target *t)
 	if (m->operator_paused || m->pressure_high || pause_active(&m->enomem_pause, now) ||
 	    manager_memcg_paused(m, t->memcg, now))
 		return;
-	if (policy_is_refs(t->policy) && !t->hot_valid)
+	if (!t->hot_valid)
 		return;
 	items = malloc((t->table.n_chunks ? t->table.n_chunks : 1) * sizeof(*items));
 	if (!items)
@@ -260,8 +258,7 @@ void manager_plan_and_submit(struct manager *m, struct target *t)
 	for (size_t i = 0; i < t->table.n_chunks; i++) {
 		struct chunk *c = &t->table.chunks[i];
 		if (chunk_wanted(t, c, now))
-			items[n++] =
-			    (struct plan_item){c->addr, c->present, t->table.areas[c->area].hot_bp};
+			items[n++] = (struct plan_item){c->addr, c->present, c->hot_bp};
 	}
 	t->idle = n == 0;
 	if (n == 0)

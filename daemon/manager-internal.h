@@ -17,6 +17,7 @@
 
 #include "budget.h"
 #include "config_ref.h"
+#include "kfeatures.h"
 #include "manager.h"
 #include "policy.h"
 #include "retry.h"
@@ -37,6 +38,11 @@ struct workq;
 #define MID_PAUSE	   "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f04"
 #define MID_DENIED	   "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f05"
 #define MID_RELOAD	   "0d7c1b8a2f4e4b0f9c3a6e5d1b2a7f06"
+
+/* kdamonds thpd creates for hotness damon: targets beyond this many use the
+ * next best source. Idle kdamond directories cost nothing; a running one is
+ * a kernel thread at ~3% of a CPU (DAMON_* attributes in damon.h). */
+#define DAMON_SLOTS 8
 
 /* PSI's avg10 is recomputed every 2 s: read it as often. */
 #define PRESSURE_CHECK_USEC (2 * USEC_PER_SEC)
@@ -93,6 +99,14 @@ struct manager {
 	bool discovery_in_flight;
 	struct discover_cache *discover_cache; /* used by the scan worker only */
 	bool refs_unavailable_logged;
+	/* Hotness damon (manager-hotness.c): what the kernel said at start, why
+	 * the pool cannot be used (0 = no reason so far), who holds which
+	 * slot (target ids, 0 free), and the slots the next scan job stops. */
+	enum feature_state damon_vaddr;
+	int damon_err;
+	char damon_why[200];
+	uint64_t damon_slot_target[DAMON_SLOTS];
+	uint64_t damon_stop_mask;
 	bool stopping;
 	uint32_t rng;
 	bool thp_always;  /* sysfs THP mode, re-read every tick */
@@ -131,11 +145,6 @@ static inline struct timeval usec_to_tv(uint64_t usec)
 				.tv_usec = (suseconds_t)(usec % USEC_PER_SEC)};
 }
 
-static inline bool policy_is_refs(const struct policy *p)
-{
-	return p && p->hotness == HOTNESS_REFS;
-}
-
 static inline struct token_bucket *policy_bucket(struct manager *m, const struct policy *p)
 {
 	return &m->policy_tb[p - m->cfg->cfg->policies];
@@ -162,6 +171,22 @@ struct target *manager_find_by_id(struct manager *m, pid_t pid, uint64_t id);
 void manager_log_denied_once(struct manager *m, struct target *t, int err, const char *what);
 bool manager_full_scan_due(const struct manager *m, const struct target *t, uint64_t now);
 void manager_submit_scan(struct manager *m, struct target *t);
+
+/* manager-hotness.c */
+struct scan_job;
+struct scan_params;
+/* Resolve t's source (the policy's, auto resolved), taking or giving back a
+ * DAMON slot; fill the scan's hotness params. */
+void manager_hotness_resolve(struct manager *m, struct target *t);
+void manager_hotness_params(struct manager *m, struct target *t, struct scan_params *p);
+/* After a scan: refs areas' sustained hotness (before the chunk table takes
+ * the scan's areas), then the source's window and every chunk's hot_bp. */
+void manager_hotness_refs_before_merge(const struct target *t, struct scan_job *job);
+void manager_hotness_after_merge(struct manager *m, struct target *t, struct scan_job *job);
+/* Give back t's DAMON slot and regions (target gone or source changed). */
+void manager_hotness_release(struct manager *m, struct target *t);
+/* Does t's source measure (so t is scanned every tick)? */
+bool manager_hotness_measures(const struct target *t);
 
 /* manager-collapse.c */
 void manager_check_enomem_resume(struct manager *m, uint64_t now);

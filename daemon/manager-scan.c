@@ -69,52 +69,6 @@ static void apply_scan(struct manager *m, struct target *t, struct scan_job *job
 			  ms.split);
 }
 
-/*
- * Referenced counts accesses since the last clear_refs, first-touch faults
- * included. An area is hot only if it was hot over two consecutive windows:
- * memory touched once and then left idle never qualifies, and neither does
- * an area that is new or changed bounds (no earlier window to compare).
- */
-static void refs_sustained_hotness(const struct target *t, struct scan_job *job)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < job->n_areas; i++) {
-		struct scan_area *a = &job->areas[i];
-		if (!t->refs_window_open) { /* no window yet: since process start */
-			a->hot_raw_bp = a->hot_bp = 0;
-			continue;
-		}
-		while (j < t->table.n_areas && t->table.areas[j].start < a->start)
-			j++;
-		const struct scan_area *old = j < t->table.n_areas &&
-						      t->table.areas[j].start == a->start &&
-						      t->table.areas[j].end == a->end
-						  ? &t->table.areas[j]
-						  : NULL;
-		a->hot_bp = old ? MIN(a->hot_raw_bp, old->hot_raw_bp) : 0;
-	}
-}
-
-static void refs_after_scan(struct manager *m, struct target *t, const struct scan_job *job)
-{
-	if (!policy_is_refs(t->policy))
-		return;
-	if (job->refs_denied) {
-		if (!m->refs_unavailable_logged)
-			log_warning("hotness refs needs CAP_DAC_OVERRIDE to write "
-				    "/proc/PID/clear_refs; falling back to hotness none");
-		m->refs_unavailable_logged = true;
-		t->hot_valid = true; /* all areas count as hot: hotness none */
-		for (size_t i = 0; i < t->table.n_areas; i++)
-			t->table.areas[i].hot_bp = BP_PER_100;
-		return;
-	}
-	/* Referenced is meaningful only after a clear_refs one window ago. */
-	t->hot_valid = t->refs_window_open;
-	t->refs_window_open = true;
-}
-
 static void on_scan_done(struct work *w, bool cancelled, void *userdata)
 {
 	struct manager *m = userdata;
@@ -155,13 +109,12 @@ static void on_scan_done(struct work *w, bool cancelled, void *userdata)
 		t->last_full_scan_usec = t->last_scan_usec;
 		t->full_scans++;
 	}
-	if (policy_is_refs(t->policy) && !job->refs_denied)
-		refs_sustained_hotness(t, job);
+	manager_hotness_refs_before_merge(t, job);
 	apply_scan(m, t, job);
 	if (t->scans == 1 && m->n_pending)
 		state_restore_target(m, t);
 	t->rescan_needed = false;
-	refs_after_scan(m, t, job);
+	manager_hotness_after_merge(m, t, job);
 	manager_plan_and_submit(m, t);
 out:
 	scan_job_free(job);
@@ -192,7 +145,6 @@ void manager_submit_scan(struct manager *m, struct target *t)
 	    .thp_always = m->thp_always,
 	    .min_present_bp = p->min_present_bp,
 	    .full = manager_full_scan_due(m, t, now_usec()),
-	    .refs = policy_is_refs(p) && !m->refs_unavailable_logged,
 	    .prev_maps_hash = t->maps_hash,
 	    .prev_areas = t->table.areas,
 	    .n_prev_areas = t->table.n_areas,
@@ -206,6 +158,7 @@ void manager_submit_scan(struct manager *m, struct target *t)
 	    chunk_table_huge_addrs(&t->table, &huge_addrs, &params.n_prev_huge) < 0)
 		return;
 	params.prev_huge = huge_addrs;
+	manager_hotness_params(m, t, &params);
 	struct scan_job *job = scan_job_new(t->id, t->pid, t->pidfd, &params, on_scan_done);
 	free(huge_addrs);
 	if (!job)

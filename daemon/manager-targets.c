@@ -44,6 +44,7 @@ void target_remove(struct manager *m, struct target *t, const char *why)
 		event_free(t->exit_ev);
 	if (t->pidfd >= 0)
 		close(t->pidfd);
+	manager_hotness_release(m, t);
 	chunk_table_free(&t->table);
 	free(t->comm);
 	free(t->exe);
@@ -108,6 +109,7 @@ static void target_add(struct manager *m, struct discovered *d, const struct pol
 	t->starttime = d->starttime;
 	t->fp = d->fp;
 	t->policy = p;
+	t->damon_slot = -1;
 	t->added_usec = now_usec();
 	set_identity(t, d);
 	t->exit_ev = event_new(m->base, t->pidfd, EV_READ, on_target_exit, t);
@@ -147,6 +149,7 @@ bool target_rematch(struct manager *m, struct target *t)
 	if (t->policy != p && (!t->policy || !streq(t->policy->name, p->name)))
 		t->hot_valid = t->refs_window_open = false;
 	t->policy = p;
+	manager_hotness_resolve(m, t);
 	/* The policy may differ (min_present, shmem, ...): look afresh. */
 	t->idle = false;
 	return true;

@@ -21,6 +21,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "damon.h"
 #include "discover.h"
 #include "pagemap.h"
 #include "log.h"
@@ -164,14 +165,14 @@ void manager_schedule_kick(struct manager *m, uint64_t when)
 }
 
 /*
- * Scan at this tick? A target with work pending or hotness refs, yes; an
+ * Scan at this tick? A target with work pending or hotness refs/damon, yes; an
  * idle one only if the discovery walk saw it touch memory (mem_changed) or
  * its smaps refresh is due: steady state costs one /proc/PID/stat read.
  */
 static bool scan_due(const struct manager *m, const struct target *t, uint64_t now)
 {
-	/* hotness refs measures every window: reads cause no page faults. */
-	return !t->idle || t->mem_changed || policy_is_refs(t->policy) ||
+	/* A hotness source measures every window (reads cause no page faults). */
+	return !t->idle || t->mem_changed || manager_hotness_measures(t) ||
 	       manager_full_scan_due(m, t, now);
 }
 
@@ -372,6 +373,7 @@ void manager_stop(struct manager *m)
 	m->collapseq = NULL;
 	workq_free(m->scanq);
 	m->scanq = NULL;
+	damon_pool_close();	/* the scan worker that owned it has stopped */
 	workq_free(m->reloadq); /* a reload in flight comes back cancelled */
 	m->reloadq = NULL;
 	state_save_now(m);

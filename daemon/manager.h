@@ -16,6 +16,7 @@
 #include "chunks.h"
 #include "config_ref.h"
 #include "discover.h"
+#include "kfeatures.h"
 #include "retry.h"
 
 struct event_base;
@@ -57,8 +58,14 @@ struct target {
 	unsigned full_scans; /* of scans, those that read smaps */
 	uint64_t last_scan_usec;
 	uint64_t maps_hash;
-	bool refs_window_open; /* clear_refs written: the next scan measures */
-	bool hot_valid;	       /* hot_bp of areas comes from a full window */
+	bool refs_window_open;		/* clear_refs written: the next scan measures */
+	bool hot_valid;			/* chunks' hot_bp come from a full window */
+	enum hotness_source hot_source; /* in effect (auto resolved): manager-hotness.c */
+	int damon_slot;			/* the DAMON slot it holds, -1 none */
+	struct hot_region *hot_regions; /* damon: the last snapshot, sorted */
+	size_t n_hot_regions;
+	struct hot_region *prev_hot_regions; /* damon: the one before */
+	size_t n_prev_hot_regions;
 
 	struct chunk_table table;
 	uint64_t anon_bytes;
@@ -202,6 +209,12 @@ const struct memcg_pause *manager_memcg_pauses(const struct manager *m);
 /* While memory pressure pauses collapsing: the PSI figure that decided
  * ("some avg10 12.30% > 10.00%"); NULL otherwise. */
 const char *manager_pressure_detail(const struct manager *m);
+/* Hotness sources (manager-hotness.c): "available", "in use", or
+ * "unavailable: why". */
+const char *manager_damon_status(const struct manager *m);
+const char *manager_refs_status(const struct manager *m);
+/* What the kernel probe said of DAMON vaddr (main.c, before manager_start). */
+void manager_set_damon_vaddr(struct manager *m, enum feature_state s);
 bool manager_memcg_paused(const struct manager *m, const char *memcg, uint64_t now);
 unsigned manager_config_generation(const struct manager *m);
 /* One-line summary for sd_notify STATUS=. */

@@ -211,13 +211,14 @@ static json_t *target_summary_json(const struct target *t)
 	for (int s = 0; s < CHUNK_STATE_MAX; s++)
 		json_object_set_new(chunks, chunk_state_name((enum chunk_state)s),
 				    json_integer((json_int_t)by_state[s]));
-	return json_pack(
-	    "{s:i, s:o, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "pid", (int)t->pid, "comm",
-	    text_json(t->comm ? t->comm : ""), "uid", (json_int_t)t->uid, "policy",
-	    t->policy ? t->policy->name : "", "state", target_state_name(t->state), "anon_bytes",
-	    (json_int_t)t->anon_bytes, "huge_bytes", (json_int_t)t->huge_bytes, "resident_bytes",
-	    (json_int_t)t->resident_bytes, "collapsed_bytes", (json_int_t)t->collapsed_bytes,
-	    "chunks", chunks, "last_errno", errno_name(t->last_err));
+	return json_pack("{s:i, s:o, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s}", "pid",
+			 (int)t->pid, "comm", text_json(t->comm ? t->comm : ""), "uid",
+			 (json_int_t)t->uid, "policy", t->policy ? t->policy->name : "", "state",
+			 target_state_name(t->state), "anon_bytes", (json_int_t)t->anon_bytes,
+			 "huge_bytes", (json_int_t)t->huge_bytes, "resident_bytes",
+			 (json_int_t)t->resident_bytes, "collapsed_bytes",
+			 (json_int_t)t->collapsed_bytes, "chunks", chunks, "last_errno",
+			 errno_name(t->last_err), "hotness", hotness_source_name(t->hot_source));
 }
 
 static json_t *chunk_json(const struct chunk *ch, uint64_t now)
@@ -227,10 +228,11 @@ static json_t *chunk_json(const struct chunk *ch, uint64_t now)
 
 	if (r->state == CHUNK_BACKOFF)
 		retry_in = json_real(r->next_usec > now ? (double)(r->next_usec - now) / 1e6 : 0);
-	return json_pack("{s:I, s:i, s:s, s:i, s:o, s:o, s:i}", "addr", (json_int_t)ch->addr,
+	return json_pack("{s:I, s:i, s:s, s:i, s:o, s:o, s:i, s:f}", "addr", (json_int_t)ch->addr,
 			 "present", (int)ch->present, "state", chunk_state_name(r->state),
 			 "attempts", (int)r->attempts, "last_errno", errno_name(r->last_err),
-			 "retry_in_sec", retry_in, "splits", (int)ch->splits);
+			 "retry_in_sec", retry_in, "splits", (int)ch->splits, "hot_percent",
+			 ch->hot_bp / 100.0);
 }
 
 /* GetTarget's chunk pages: chunk_limit by default and at most. */
@@ -350,14 +352,15 @@ static void m_get_status(struct call *c)
 		n_targets += can_see(c->peer, t);
 	uname(&u);
 	c->reply->parameters = json_pack(
-	    "{s:s, s:f, s:s, s:s, s:i, s:i, s:i, s:I, s:{s:I, s:I}, s:o, s:o}", "version",
-	    THPD_VERSION, "uptime_sec", (double)(now - manager_started_usec(c->m)) / 1e6, "kernel",
-	    u.release, "thp_mode", thp_mode_read(mode, sizeof(mode)), "config_generation",
+	    "{s:s, s:f, s:s, s:s, s:i, s:i, s:i, s:I, s:{s:I, s:I}, s:o, s:o, s:{s:s, s:s}}",
+	    "version", THPD_VERSION, "uptime_sec", (double)(now - manager_started_usec(c->m)) / 1e6,
+	    "kernel", u.release, "thp_mode", thp_mode_read(mode, sizeof(mode)), "config_generation",
 	    (int)manager_config_generation(c->m), "policies", (int)cfg->n_policies, "targets",
 	    (int)n_targets, "collapsed_bytes", (json_int_t)manager_counters(c->m)->collapsed_bytes,
 	    "budget", "rate", (json_int_t)cfg->daemon.max_collapse_rate, "available",
 	    (json_int_t)MIN(manager_budget_available(c->m), (uint64_t)INT64_MAX), "pauses",
-	    pauses_json(c->m, c->peer, now), "kernel_features", kernel_features_json(c->features));
+	    pauses_json(c->m, c->peer, now), "kernel_features", kernel_features_json(c->features),
+	    "hotness", "damon", manager_damon_status(c->m), "refs", manager_refs_status(c->m));
 }
 
 static void m_list_targets(struct call *c)

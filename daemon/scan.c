@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "damon.h"
 #include "pagemap.h"
 #include "procfs.h"
 #include "units.h"
@@ -250,6 +251,47 @@ static void clear_refs(struct scan_job *job, int dfd)
 		close(fd);
 }
 
+/*
+ * hotness damon: stop the kdamonds of targets that went away, and read this
+ * target's regions (starting its kdamond first if it does not watch this pid
+ * yet: the regions come with the next scan). Blocks for one or two DAMON
+ * aggregation intervals.
+ */
+static void damon_step(struct scan_job *job)
+{
+	const struct scan_params *p = &job->params;
+	int r;
+
+	for (unsigned i = 0; i < damon_pool_slots() && i < 64; i++)
+		if (p->damon_stop_mask & (1ULL << i))
+			damon_slot_stop(i);
+	if (!p->damon)
+		return;
+	r = damon_pool_open(DAMON_ADMIN_DEFAULT, p->damon_slots, job->damon_why,
+			    sizeof(job->damon_why));
+	if (r < 0) {
+		job->damon_err = -r;
+		return;
+	}
+	r = damon_slot_snapshot(p->damon_slot, job->pid, &job->hot_regions, &job->n_hot_regions);
+	if (r == -ESRCH) {
+		r = damon_slot_watch(p->damon_slot, job->pid);
+		if (r < 0) {
+			job->damon_target_err = -r;
+			snprintf(job->damon_why, sizeof(job->damon_why),
+				 "cannot start a kdamond: %s", strerror(-r));
+		}
+		return;
+	}
+	if (r < 0) {
+		job->damon_target_err = -r;
+		snprintf(job->damon_why, sizeof(job->damon_why), "cannot read its regions: %s",
+			 strerror(-r));
+		return;
+	}
+	job->damon_valid = true;
+}
+
 static void scan_run(struct work *w, const atomic_bool *stop)
 {
 	struct scan_job *job = (struct scan_job *)w;
@@ -308,6 +350,7 @@ static void scan_run(struct work *w, const atomic_bool *stop)
 			goto fail;
 	}
 	sort_chunks(job);
+	damon_step(job);
 	if (job->params.refs)
 		clear_refs(job, dfd);
 	job->status = SCAN_OK;
@@ -370,5 +413,6 @@ void scan_job_free(struct scan_job *job)
 	free(job->prev_huge_owned);
 	free(job->areas);
 	free(job->chunks);
+	free(job->hot_regions);
 	free(job);
 }

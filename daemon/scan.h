@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "hotmap.h"
 #include "workq.h"
 
 /* A VMA as the manager remembers it between scans. */
@@ -40,9 +41,13 @@ struct scan_params {
 	bool shmem;
 	bool thp_always; /* sysfs mode "always": THPeligible is meaningful for all areas */
 	uint32_t min_present_bp;
-	bool full;		 /* read smaps even if the layout is unchanged */
-	bool refs;		 /* hotness refs: read smaps, then clear_refs */
-	uint64_t prev_maps_hash; /* 0 = unknown */
+	bool full;  /* read smaps even if the layout is unchanged */
+	bool refs;  /* hotness refs: read smaps, then clear_refs */
+	bool damon; /* hotness damon: read this pid's kdamond, damon_slot */
+	unsigned damon_slot;
+	unsigned damon_slots;	  /* slots of the pool, to create it on first use */
+	uint64_t damon_stop_mask; /* slots whose targets went away: stop them */
+	uint64_t prev_maps_hash;  /* 0 = unknown */
 
 	const struct scan_area *prev_areas; /* flags from the last smaps read */
 	size_t n_prev_areas;
@@ -75,6 +80,13 @@ struct scan_job {
 	bool refs_valid;   /* hot_bp values come from a completed refs window */
 	bool refs_denied;  /* clear_refs could not be written */
 	bool pagemap_scan; /* PAGEMAP_SCAN was available */
+	/* hotness damon: the regions of the slot's last aggregation */
+	bool damon_valid;     /* hot_regions is a snapshot */
+	int damon_err;	      /* the DAMON pool cannot be used (positive errno) */
+	int damon_target_err; /* this target's kdamond failed (positive errno) */
+	char damon_why[200];  /* either, in one line */
+	struct hot_region *hot_regions;
+	size_t n_hot_regions;
 	uint64_t maps_hash;
 	uint64_t anon_bytes; /* RssAnon */
 	uint64_t huge_bytes; /* huge PMDs in scanned areas */

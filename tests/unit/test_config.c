@@ -414,7 +414,7 @@ static void test_err_percent(void **state)
 		     "daemon.pressure.sum: unknown key \"sum\" (expected one of: some, full)");
 	/* min_hot only means something with hotness: refs. */
 	expect_error("policies:\n  - name: a\n    match: {comm: x}\n    min_hot: 10%\n", 4, 5,
-		     "policies[0].min_hot: only used with \"hotness: refs\"");
+		     "policies[0].min_hot: only used with a hotness source (refs, damon, auto)");
 }
 
 static void test_err_type(void **state)
@@ -435,8 +435,9 @@ static void test_err_type(void **state)
 		     "policies[0].match.comm[1]: expected a string, got a sequence");
 	expect_error("policies:\n  - name: a\n    match: {comm: x}\n    ignore: maybe\n", 4, 13,
 		     "policies[0].ignore: bad boolean \"maybe\": expected true, false, yes or no");
-	expect_error("policies:\n  - name: a\n    match: {comm: x}\n    hotness: warm\n", 4, 14,
-		     "policies[0].hotness: bad hotness \"warm\": expected none or refs");
+	expect_error(
+	    "policies:\n  - name: a\n    match: {comm: x}\n    hotness: warm\n", 4, 14,
+	    "policies[0].hotness: bad hotness \"warm\": expected none, refs, damon or auto");
 	expect_error("daemon: {smaps_refresh: 0}\n", 1, 25,
 		     "daemon.smaps_refresh: bad integer \"0\": expected a whole number from 1 to");
 	expect_error("daemon: {smaps_refresh: 1.5}\n", 1, 25, "bad integer \"1.5\"");
