@@ -2,6 +2,8 @@
 /* The errno policy table (see errno-policy.h). Pure. */
 #include "errno-policy.h"
 
+#include <errno.h>
+
 #include "collapse.h"
 
 static const struct errno_policy policies[COLLAPSE_CLASS_MAX] = {
@@ -9,6 +11,7 @@ static const struct errno_policy policies[COLLAPSE_CLASS_MAX] = {
     [COLLAPSE_RETRY] =
 	{
 	    .cls = COLLAPSE_RETRY,
+	    .errnos = {EAGAIN},
 	    .readme_errnos = "EAGAIN",
 	    .chunk = EFFECT_BACKOFF,
 	    .meaning = "a page was briefly locked or pinned",
@@ -18,6 +21,7 @@ static const struct errno_policy policies[COLLAPSE_CLASS_MAX] = {
     [COLLAPSE_NOMEM] =
 	{
 	    .cls = COLLAPSE_NOMEM,
+	    .errnos = {ENOMEM},
 	    .readme_errnos = "ENOMEM",
 	    .chunk = EFFECT_CANDIDATE,
 	    .pause = PAUSE_DAEMON,
@@ -32,6 +36,7 @@ static const struct errno_policy policies[COLLAPSE_CLASS_MAX] = {
     [COLLAPSE_CGROUP_FULL] =
 	{
 	    .cls = COLLAPSE_CGROUP_FULL,
+	    .errnos = {EBUSY},
 	    .readme_errnos = "EBUSY",
 	    .chunk = EFFECT_CANDIDATE,
 	    .pause = PAUSE_MEMCG,
@@ -42,6 +47,7 @@ static const struct errno_policy policies[COLLAPSE_CLASS_MAX] = {
     [COLLAPSE_INELIGIBLE] =
 	{
 	    .cls = COLLAPSE_INELIGIBLE,
+	    .errnos = {EINVAL},
 	    .readme_errnos = "EINVAL",
 	    .chunk = EFFECT_QUARANTINE,
 	    .meaning = "not collapsible (MADV_NOHUGEPAGE, ...)",
@@ -51,6 +57,7 @@ static const struct errno_policy policies[COLLAPSE_CLASS_MAX] = {
     [COLLAPSE_GONE] =
 	{
 	    .cls = COLLAPSE_GONE,
+	    .errnos = {ESRCH},
 	    .readme_errnos = "ESRCH",
 	    .chunk = EFFECT_CANDIDATE,
 	    .ends_job = true,
@@ -61,6 +68,7 @@ static const struct errno_policy policies[COLLAPSE_CLASS_MAX] = {
     [COLLAPSE_DENIED] =
 	{
 	    .cls = COLLAPSE_DENIED,
+	    .errnos = {EPERM, EACCES},
 	    .readme_errnos = "EPERM / EACCES",
 	    .chunk = EFFECT_CANDIDATE,
 	    .ends_job = true,
@@ -83,6 +91,17 @@ const struct errno_policy *errno_policy(enum collapse_class cls)
 	if ((unsigned)cls >= COLLAPSE_CLASS_MAX)
 		cls = COLLAPSE_OTHER;
 	return &policies[cls];
+}
+
+enum collapse_class collapse_classify(int err)
+{
+	if (err == 0)
+		return COLLAPSE_OK;
+	for (int c = 0; c < COLLAPSE_CLASS_MAX; c++)
+		for (const int *e = policies[c].errnos; *e; e++)
+			if (*e == err)
+				return (enum collapse_class)c;
+	return COLLAPSE_OTHER;
 }
 
 enum collapse_class collapse_result_class(int result)

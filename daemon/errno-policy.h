@@ -31,6 +31,8 @@ enum pause_scope {
 
 struct errno_policy {
 	enum collapse_class cls;
+	/* the errnos of the class, 0-terminated (none: ok, unmapped, other) */
+	int errnos[3];
 	/* errno names as README.md lists them, e.g. "EPERM / EACCES"; NULL:
 	 * not a README row of its own (ok; unmapped shares ENOMEM's row) */
 	const char *readme_errnos;
@@ -43,6 +45,11 @@ struct errno_policy {
 	const char *meaning; /* README: what the kernel means by it */
 	const char *action;  /* README: what thpd does */
 };
+
+/* The class of err (0 or a positive errno), read off the table's errnos:
+ * ENOMEM maps to NOMEM (the caller uses UNMAPPED when it has checked the
+ * mapping), an errno no row lists to OTHER. */
+enum collapse_class collapse_classify(int err);
 
 /* The policy of a class (any value; out of range gives COLLAPSE_OTHER's). */
 const struct errno_policy *errno_policy(enum collapse_class cls);

@@ -145,7 +145,8 @@ static int check_config(const struct options *o)
 
 	print_diags(stderr, &diags);
 	if (r == 0)
-		printf("%s: OK, %zu policies\n", o->config_path, cfg->n_policies);
+		printf("%s: OK, %zu polic%s\n", o->config_path, cfg->n_policies,
+		       cfg->n_policies == 1 ? "y" : "ies");
 	config_diags_free(&diags);
 	if (cfg) {
 		config_free(cfg);
@@ -308,8 +309,9 @@ static int run(const struct options *o, struct thpd_config *cfg, const struct ke
 	r = setup_watchdog(&d);
 	if (r < 0)
 		goto out;
-	log_info("thpd %s started: %zu policies from %s, control socket %s", THPD_VERSION,
-		 manager_config(d.manager)->n_policies, o->config_path, socket_copy);
+	size_t n_policies = manager_config(d.manager)->n_policies;
+	log_info("thpd %s started: %zu polic%s from %s, control socket %s", THPD_VERSION,
+		 n_policies, n_policies == 1 ? "y" : "ies", o->config_path, socket_copy);
 	sd_notify(0, "READY=1\nSTATUS=running");
 	event_base_dispatch(d.base);
 	r = 0;

@@ -94,10 +94,31 @@ void manager_hotness_resolve(struct manager *m, struct target *t)
 	}
 }
 
+/*
+ * Does a hotness measurement decide anything for t now? Not once max_huge is
+ * reached or no chunk is left that could be collapsed (all huge, parked or
+ * quarantined): then refs stops clearing the target's young bits, which
+ * reclaim ages its memory by, until a chunk could be collapsed again (a new
+ * or grown area, a split). Before the first scan there is nothing to know.
+ */
+static bool hotness_decides(const struct target *t)
+{
+	if (t->scans == 0 || t->table.n_chunks == 0)
+		return true;
+	if (t->policy && t->policy->max_huge && t->huge_bytes >= t->policy->max_huge)
+		return false;
+	for (size_t i = 0; i < t->table.n_chunks; i++) {
+		enum chunk_state s = t->table.chunks[i].retry.state;
+		if (s == CHUNK_CANDIDATE || s == CHUNK_BACKOFF)
+			return true;
+	}
+	return false;
+}
+
 void manager_hotness_params(struct manager *m, struct target *t, struct scan_params *p)
 {
 	manager_hotness_resolve(m, t);
-	p->refs = t->hot_source == HOTNESS_REFS;
+	p->refs = t->hot_source == HOTNESS_REFS && hotness_decides(t);
 	p->damon = t->hot_source == HOTNESS_DAMON;
 	p->damon_slot = p->damon ? (unsigned)t->damon_slot : 0;
 	p->damon_slots = DAMON_SLOTS;
@@ -110,17 +131,19 @@ void manager_hotness_params(struct manager *m, struct target *t, struct scan_par
  * faults included. An area is hot only if it was hot over two consecutive
  * windows: memory touched once and then left idle never qualifies, and
  * neither does an area that is new or changed bounds (no earlier window).
- * Runs before the scan's areas replace the table's.
+ * A scan that did not measure (nothing to decide) keeps each area's last
+ * figures. Runs before the scan's areas replace the table's.
  */
 void manager_hotness_refs_before_merge(const struct target *t, struct scan_job *job)
 {
 	size_t j = 0;
+	bool measured = job->params.refs;
 
 	if (t->hot_source != HOTNESS_REFS || job->refs_denied)
 		return;
 	for (size_t i = 0; i < job->n_areas; i++) {
 		struct scan_area *a = &job->areas[i];
-		if (!t->refs_window_open) { /* no window yet: since process start */
+		if (measured && !t->refs_window_open) { /* no window yet: since process start */
 			a->hot_raw_bp = a->hot_bp = 0;
 			continue;
 		}
@@ -131,12 +154,21 @@ void manager_hotness_refs_before_merge(const struct target *t, struct scan_job *
 						      t->table.areas[j].end == a->end
 						  ? &t->table.areas[j]
 						  : NULL;
-		a->hot_bp = old ? MIN(a->hot_raw_bp, old->hot_raw_bp) : 0;
+		if (!measured) {
+			a->hot_raw_bp = old ? old->hot_raw_bp : 0;
+			a->hot_bp = old ? old->hot_bp : 0;
+		} else {
+			a->hot_bp = old ? MIN(a->hot_raw_bp, old->hot_raw_bp) : 0;
+		}
 	}
 }
 
 static void refs_after_merge(struct manager *m, struct target *t, const struct scan_job *job)
 {
+	if (!job->params.refs) { /* not measured (nothing to decide): a new window later */
+		t->refs_window_open = false;
+		return;
+	}
 	if (job->refs_denied) {
 		if (!m->refs_unavailable_logged)
 			log_warning("hotness refs needs CAP_DAC_OVERRIDE to write "

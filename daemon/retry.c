@@ -7,29 +7,6 @@
 
 #include "errno-policy.h"
 
-enum collapse_class collapse_classify(int err)
-{
-	switch (err) {
-	case 0:
-		return COLLAPSE_OK;
-	case EAGAIN:
-		return COLLAPSE_RETRY;
-	case ENOMEM:
-		return COLLAPSE_NOMEM;
-	case EBUSY:
-		return COLLAPSE_CGROUP_FULL;
-	case EINVAL:
-		return COLLAPSE_INELIGIBLE;
-	case ESRCH:
-		return COLLAPSE_GONE;
-	case EPERM:
-	case EACCES:
-		return COLLAPSE_DENIED;
-	default:
-		return COLLAPSE_OTHER;
-	}
-}
-
 static const char *const collapse_class_names[COLLAPSE_CLASS_MAX] = {
     [COLLAPSE_OK] = "ok",
     [COLLAPSE_RETRY] = "eagain",

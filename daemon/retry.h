@@ -23,9 +23,6 @@ enum collapse_class {
 	COLLAPSE_CLASS_MAX,
 };
 
-/* err: 0 or a positive errno. ENOMEM maps to NOMEM; the caller uses UNMAPPED
- * when it has checked the mapping. */
-enum collapse_class collapse_classify(int err);
 const char *collapse_class_name(enum collapse_class c); /* "ok", "eagain", ... */
 
 /* What identifies an area: when any of this changes, parked and quarantined

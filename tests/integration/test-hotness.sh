@@ -83,6 +83,40 @@ count_in() { # LO HI (hex): chunks of HUGE_LIST in [LO, HI)
 	echo $n
 }
 
+# cpu_ticks PID...: utime + stime of those processes (clock ticks)
+cpu_ticks() {
+	local p sum=0 f
+	for p in "$@"; do
+		f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		f=${f##*) }
+		read -r -a v <<<"$f"
+		sum=$((sum + v[11] + v[12]))
+	done
+	echo $sum
+}
+kdamond_pids() {
+	local c
+	for c in /proc/[0-9]*/comm; do
+		[[ $(cat "$c" 2>/dev/null) =~ ^kdamond\.[0-9]+$ ]] && { c=${c#/proc/}; echo "${c%/comm}"; }
+	done
+	return 0
+}
+# overhead SECONDS: "thpd X% kdamond Y%" of one CPU over SECONDS of steady state
+overhead() {
+	local hz t0 k0 t1 k1 kd
+	hz=$(getconf CLK_TCK)
+	# shellcheck disable=SC2046 # one pid per word
+	kd=$(kdamond_pids | paste -sd' ')
+	t0=$(cpu_ticks "$THPD_PID")
+	# shellcheck disable=SC2086
+	k0=$(cpu_ticks $kd)
+	nap "$1"
+	t1=$(cpu_ticks "$THPD_PID")
+	# shellcheck disable=SC2086
+	k1=$(cpu_ticks $kd)
+	echo "thpd $(((t1 - t0) * 1000 / hz / $1 / 10))% kdamond $(((k1 - k0) * 1000 / hz / $1 / 10))% of a CPU (${kd:-no kdamond})"
+}
+
 # ---- settle: thpd's huge bytes reach the cap, or stay put for 3 scans ----
 target_now() { vcall io.thpd.Manager.GetTarget "{\"pid\": $pid}" | jq -c '.parameters.target'; }
 last_h=-1 last_scan=0
@@ -114,6 +148,7 @@ fi
 precision=$((100 * n_hot_huge / n_huge))
 recall=$((100 * n_hot_huge / HOT_CHUNKS))
 note "hot ${HOT_MB} of ${SIZE_MB} MiB, max_huge ${HOT_MB} MiB, source $source: $n_huge chunks huge, $n_hot_huge of them hot: precision ${precision}%, recall ${recall}%, settled after ${settle_s} s"
+note "overhead at steady state, source $source: $(overhead $((5 * INTERVAL_S)))"
 ((n_huge <= HOT_CHUNKS + 1)) || fail "$n_huge chunks huge: max_huge ${HOT_MB} MiB is $HOT_CHUNKS"
 if [[ $source != damon ]]; then
 	thpd_alive
@@ -166,5 +201,6 @@ n_none=$(wc -l <"$HUGE_LIST")
 n_none_hot=$(count_in "$hot_lo" "$hot_hi")
 ((n_none > 0)) || fail "hotness none: nothing became huge"
 note "beside it, hotness none at the same budget: $n_none chunks huge, $n_none_hot hot: precision $((100 * n_none_hot / n_none))%, recall $((100 * n_none_hot / HOT_CHUNKS))%"
+note "overhead at steady state, source none: $(overhead $((5 * INTERVAL_S)))"
 thpd_alive
 echo "PASS: damon precision ${precision}%, recall ${recall}%, move in $windows windows; none precision $((100 * n_none_hot / n_none))%"

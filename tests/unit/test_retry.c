@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "errno-policy.h"
 #include "retry.h"
 
 #define MS 1000ULL
