@@ -62,10 +62,13 @@ source=$(summary | jq -r '.hotness')
 note "hotness auto chose: $source (status: damon $(jq -r '.hotness.damon' <<<"$status"), refs $(jq -r '.hotness.refs' <<<"$status"))"
 [[ $source =~ ^(none|refs|damon)$ ]] || fail "summary.hotness is '$source'"
 # what an operator reads: the choice in show, the sources in status
-"$THPCTL" --socket "$SOCK" show "$pid" | grep -Eq "^ *Hotness: +$source\b" ||
-	fail "thpctl show does not say 'Hotness: $source': $("$THPCTL" --socket "$SOCK" show "$pid" | head -20)"
-"$THPCTL" --socket "$SOCK" status | grep -Eq "^ *DAMON regions: +(in use|available|unavailable: .+)$" ||
-	fail "thpctl status does not list the DAMON source: $("$THPCTL" --socket "$SOCK" status | tail -8)"
+# (whole output first: grep -q leaving a pipe early makes thpctl die of SIGPIPE under pipefail)
+shown=$("$THPCTL" --socket "$SOCK" show "$pid")
+grep -Eq "^ *Hotness: +$source\b" <<<"$shown" ||
+	fail "thpctl show does not say 'Hotness: $source': $(head -20 <<<"$shown")"
+shown=$("$THPCTL" --socket "$SOCK" status)
+grep -Eq "^ *DAMON regions: +(in use|available|unavailable: .+)$" <<<"$shown" ||
+	fail "thpctl status does not list the DAMON source: $(tail -8 <<<"$shown")"
 
 # huge_in LO HI: how many 2 MiB chunks of [LO, HI) a THP backs (the kernel's word)
 HUGE_LIST="$WORK/huge.txt"

@@ -13,7 +13,7 @@ require_root
 for cmd in systemd-nspawn debootstrap nsenter; do
 	command -v $cmd >/dev/null || skip "$cmd not installed (packages systemd-container, debootstrap)"
 done
-if ldd "$THPD" | grep -q 'lib[at]san'; then
+if [[ $(ldd "$THPD") =~ lib[at]san ]]; then
 	skip "sanitizer build: the container has no sanitizer runtime (the plain build runs this test)"
 fi
 
@@ -154,7 +154,7 @@ cp "$POLICY" "$WORK/good.yaml"
 printf 'daemon:\n  scan_intervall: 1s\n' >"$POLICY"
 pid_before=$(main_pid)
 in_ct systemctl reload thpd.service || true
-status_says() { in_ct systemctl show -p StatusText --value thpd.service | grep -q "reload failed"; }
+status_says() { [[ $(in_ct systemctl show -p StatusText --value thpd.service) == *"reload failed"* ]]; }
 wait_until 5 status_says || fail "status does not say the reload failed: $(in_ct systemctl status thpd --no-pager)"
 note "bad reload: $(in_ct systemctl show -p StatusText --value thpd.service)"
 [[ $(main_pid) -eq $pid_before ]] && active || fail "thpd restarted or died on a bad reload"
@@ -172,7 +172,7 @@ note "kill -9: restarted as MainPID $(main_pid)"
 pid_before=$(main_pid)
 in_ct kill -STOP "$pid_before"
 wait_until 20 restarted || fail "watchdog did not restart a stopped thpd: $(in_ct systemctl status thpd --no-pager)"
-watchdog_logged() { in_ct journalctl --no-pager -u thpd.service | grep -q -i "watchdog timeout"; }
+watchdog_logged() { local j; j=$(in_ct journalctl --no-pager -u thpd.service) && grep -qi "watchdog timeout" <<<"$j"; }
 wait_until 5 watchdog_logged ||
 	fail "no watchdog message in the journal: $(in_ct journalctl --no-pager -u thpd.service | tail -n 15)"
 note "SIGSTOP: watchdog restarted it as MainPID $(main_pid)"

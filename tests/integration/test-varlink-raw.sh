@@ -54,7 +54,7 @@ jqe '.parameters | (.vendor | type == "string") and (.product | type == "string"
 	and (.interfaces | index("org.varlink.service") != null and index("io.thpd.Manager") != null)' \
 	<<<"$r" >/dev/null || fail "GetInfo: $r"
 note "GetInfo: $(jq -c .parameters <<<"$r")"
-"$THPD" --version | grep -qF "$(jq -r .parameters.version <<<"$r")" ||
+[[ $("$THPD" --version) == *"$(jq -r .parameters.version <<<"$r")"* ]] ||
 	fail "GetInfo version $(jq -r .parameters.version <<<"$r"), thpd --version: $("$THPD" --version)"
 
 r=$(raw '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"io.thpd.Manager"}}')
@@ -96,7 +96,7 @@ mon_events() { tr '\0' '\n' <"$WORK/mon.raw"; }
 # mon_has JQ_FILTER: some Monitor reply matches.
 mon_has() { mon_events | jqe -s "any(.[]; $1)" >/dev/null; }
 wait_until 5 mon_has '.parameters.type == "subscribed"' || fail "no subscribed reply: $(mon_events)"
-first=$(mon_events | head -n 1)
+first=$(mon_events | sed -n 1p)
 jqe '.parameters.type == "subscribed" and .continues == true and (has("error") | not)' \
 	<<<"$first" >/dev/null || fail "first Monitor reply: $first"
 
