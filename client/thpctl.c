@@ -34,10 +34,22 @@ enum {
 	OPT_NO_LEGEND,
 	OPT_VERSION,
 	OPT_RANGE = 0x200,
+	OPT_INTERVAL = 0x300,
+	OPT_SORT,
+	OPT_ITERATIONS,
+	OPT_BATCH,
 };
 
 static const struct option collapse_options[] = {
     {"range", required_argument, NULL, OPT_RANGE},
+    {0},
+};
+
+static const struct option top_options[] = {
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"sort", required_argument, NULL, OPT_SORT},
+    {"batch", no_argument, NULL, OPT_BATCH},
+    {"iterations", required_argument, NULL, OPT_ITERATIONS},
     {0},
 };
 
@@ -115,6 +127,22 @@ static const struct verb verbs[] = {
 	     "the wait for events. Callers other than root and group thpd see only the\n"
 	     "events of their own processes and global ones.",
      .run = verb_monitor},
+    {.name = "top",
+     .opts_synopsis = "[--interval SECONDS] [--sort ORDER] [--batch] [--iterations N]",
+     .options = top_options,
+     .summary = "Watch the targets live, full screen",
+     .help = "Targets by activity with coverage bars, collapse rates and last errors;\n"
+	     "totals, rates and attempts by errno on top. Keys: q quit, j/k or arrows\n"
+	     "select, s/S sort order, p/r pause/resume the selected target, P/R the\n"
+	     "daemon, ? help. Needs a terminal; a lost daemon shows as disconnected\n"
+	     "and is asked again every interval.\n"
+	     "\n"
+	     "  --interval SECONDS  Refresh every SECONDS (default 1; 0.1 to 3600, or 500ms)\n"
+	     "  --sort ORDER        Start sorted by activity (default), coverage, size or pid\n"
+	     "  --batch             Print frames as plain lines instead, no terminal needed\n"
+	     "  --iterations N      With --batch: N frames, one interval apart (default 1;\n"
+	     "                      rates need 2)",
+     .run = verb_top},
     {.name = "help",
      .args = "[VERB]",
      .summary = "Show this help, or the help of one verb",
@@ -299,6 +327,18 @@ static int parse_options(struct ctx *c, int argc, char **argv, const struct verb
 			break;
 		case OPT_RANGE:
 			c->verb_opts.range = optarg;
+			break;
+		case OPT_INTERVAL:
+			c->verb_opts.top_interval = optarg;
+			break;
+		case OPT_SORT:
+			c->verb_opts.top_sort = optarg;
+			break;
+		case OPT_ITERATIONS:
+			c->verb_opts.top_iterations = optarg;
+			break;
+		case OPT_BATCH:
+			c->verb_opts.top_batch = true;
 			break;
 		case 'h':
 			if (verb) {

@@ -23,6 +23,9 @@ enum {
 /* Values of verb-specific options (struct verb.options). */
 struct verb_opts {
 	const char *range; /* collapse --range START-END, unparsed */
+	/* top --interval, --sort, --iterations (unparsed), --batch */
+	const char *top_interval, *top_sort, *top_iterations;
+	bool top_batch;
 };
 
 struct ctx {
@@ -108,3 +111,4 @@ int verb_pause(struct ctx *c, int n_args, char **args);
 int verb_resume(struct ctx *c, int n_args, char **args);
 int verb_policy(struct ctx *c, int n_args, char **args);
 int verb_monitor(struct ctx *c, int n_args, char **args);
+int verb_top(struct ctx *c, int n_args, char **args); /* verbs-top.c */

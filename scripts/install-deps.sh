@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
 	build-essential meson ninja-build pkg-config
 	libevent-dev libsystemd-dev libyaml-dev libjansson-dev uthash-dev libcmocka-dev zlib1g-dev
-	socat jq util-linux procps python3 passwd
+	socat jq util-linux procps python3 passwd tmux
 	systemd systemd-container debootstrap
 	clang-format cppcheck valgrind
 	qemu-system-x86 busybox-static
