@@ -76,6 +76,16 @@ static const struct verb verbs[] = {
      .help = "Collapse attempts by result, bytes collapsed, time spent collapsing and\n"
 	     "scanning, discoveries, pauses, splits and reloads since the daemon started.",
      .run = verb_counters},
+    {.name = "metrics",
+     .summary = "Print metrics in the Prometheus text format",
+     .help = "Counters and gauges for Prometheus (text exposition format 0.0.4): collapses\n"
+	     "by result, bytes collapsed, chunks waiting by errno, pauses, per-policy\n"
+	     "coverage, collapse and scan latency histograms, scan cost, and per-process\n"
+	     "series for the 20 targets with the most resident memory (the others summed\n"
+	     "as pid=\"other\"). The counters need root or group thpd; for other users\n"
+	     "they are left out, said in a comment line. thpd can write the same text to\n"
+	     "a node_exporter textfile itself: daemon.metrics_textfile in thpd.yaml(5).",
+     .run = verb_metrics},
     {.name = "reload",
      .summary = "Re-read the policy configuration (root or group thpd)",
      .help = "On failure the running policy stays in effect and each problem is\n"

@@ -105,6 +105,7 @@ int verb_status(struct ctx *c, int n_args, char **args);
 int verb_targets(struct ctx *c, int n_args, char **args);
 int verb_show(struct ctx *c, int n_args, char **args);
 int verb_counters(struct ctx *c, int n_args, char **args);
+int verb_metrics(struct ctx *c, int n_args, char **args); /* verbs-metrics.c */
 int verb_reload(struct ctx *c, int n_args, char **args);
 int verb_collapse(struct ctx *c, int n_args, char **args);
 int verb_pause(struct ctx *c, int n_args, char **args);

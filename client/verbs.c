@@ -252,6 +252,38 @@ int verb_status(struct ctx *c, int n_args, char **args)
 
 /* ---- counters ---- */
 
+/* "p50 <= 1.0 ms, p99 <= 5.0 ms" of a GetCounters histogram (the bucket
+ * bound each quantile is under); NULL without observations. */
+static const char *latency_text(const json_t *h, char *buf, size_t len)
+{
+	const json_t *buckets = jget_array(h, "buckets"), *b;
+	json_int_t n = jget_int(h, "count");
+	static const double q[] = {0.5, 0.99};
+	char part[2][FMT_BUF + 8];
+	size_t i;
+
+	if (n <= 0)
+		return NULL;
+	for (size_t k = 0; k < ARRAY_SIZE(q); k++) {
+		char t[FMT_BUF];
+
+		/* Beyond every bound: "> the last one". */
+		b = json_array_get(buckets, json_array_size(buckets) - 1);
+		snprintf(part[k], sizeof(part[k]), "> %s",
+			 fmt_seconds(jget_real(b, "le_sec"), t, sizeof(t)));
+		json_array_foreach((json_t *)buckets, i, b)
+		{
+			if ((double)jget_int(b, "count") >= q[k] * (double)n) {
+				snprintf(part[k], sizeof(part[k]), "<= %s",
+					 fmt_seconds(jget_real(b, "le_sec"), t, sizeof(t)));
+				break;
+			}
+		}
+	}
+	snprintf(buf, len, "p50 %s, p99 %s (%lld)", part[0], part[1], (long long)n);
+	return buf;
+}
+
 static void build_counters(struct view *v, const json_t *p)
 {
 	const json_t *k = jget_obj(p, "counters"), *by = jget_obj(k, "by_result");
@@ -260,7 +292,7 @@ static void build_counters(struct view *v, const json_t *p)
 	struct table *t;
 	const char *key;
 	json_t *val;
-	char a[FMT_BUF];
+	char a[FMT_BUF], lat[3 * FMT_BUF];
 
 	fields_add(f, "Attempts", COLOR_NONE, "%lld", (long long)attempts);
 	fields_add(f, "Collapsed", COLOR_NONE, "%s",
@@ -270,6 +302,16 @@ static void build_counters(struct view *v, const json_t *p)
 	fields_add(f, "Scans", COLOR_NONE, "%lld", (long long)jget_int(k, "scans"));
 	fields_add(f, "Scan time", COLOR_NONE, "%s",
 		   fmt_seconds(jget_real(k, "scan_sec"), a, sizeof(a)));
+	if (json_object_get(k, "full_scans")) {
+		fields_add(f, "Full scans", COLOR_NONE, "%lld",
+			   (long long)jget_int(k, "full_scans"));
+		fields_add(f, "Scan CPU time", COLOR_NONE, "%s",
+			   fmt_seconds(jget_real(k, "scan_cpu_sec"), a, sizeof(a)));
+	}
+	if (latency_text(jget_obj(k, "collapse_latency"), lat, sizeof(lat)))
+		fields_add(f, "Collapse latency", COLOR_NONE, "%s", lat);
+	if (latency_text(jget_obj(k, "scan_latency"), lat, sizeof(lat)))
+		fields_add(f, "Scan latency", COLOR_NONE, "%s", lat);
 	fields_add(f, "Discoveries", COLOR_NONE, "%lld", (long long)jget_int(k, "discoveries"));
 	fields_add(f, "Targets added", COLOR_NONE, "%lld", (long long)jget_int(k, "targets_added"));
 	fields_add(f, "Targets removed", COLOR_NONE, "%lld",

@@ -118,9 +118,11 @@ static void collapse_run(struct work *w, const atomic_bool *stop)
 	for (size_t i = 0; i < job->n; i++) {
 		if (atomic_load(stop))
 			break;
+		uint64_t t0 = now_usec();
 		int err = job->inject_errno > 0
 			      ? job->inject_errno
 			      : collapse_chunk(job->pidfd, job->pid, job->addrs[i]);
+		histogram_add(&job->latency, now_usec() - t0);
 		job->errs[i] = err;
 		if (errno_policy_ends_job(err))
 			break;

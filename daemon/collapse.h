@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "histogram.h"
 #include "workq.h"
 
 #ifndef MADV_COLLAPSE
@@ -30,6 +31,7 @@ struct collapse_job {
 	uint64_t *addrs; /* chunk start addresses, 2 MiB aligned */
 	int *errs;	 /* per chunk: 0, positive errno, or COLLAPSE_* */
 	uint64_t started_usec, finished_usec;
+	struct histogram latency; /* of each chunk tried (its process_madvise calls) */
 	/* Pagemap fallback: maybe[i] marks a chunk that may be huge already
 	 * (pmd_infer_huge). Then the job reads the process's huge bytes
 	 * (smaps_rollup) before and after, so new huge pages can be told from

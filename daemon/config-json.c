@@ -37,18 +37,19 @@ json_t *config_to_json(const struct thpd_config *cfg)
 
 	for (size_t i = 0; i < cfg->n_policies; i++)
 		json_array_append_new(policies, policy_json(&cfg->policies[i]));
-	return json_pack("{s:{s:f, s:I, s:s?, s:i, s:{s:f, s:f}, s:s, s:i}, s:{s:{s:f, s:f, s:i}, "
-			 "s:{s:f}, s:{s:f}}, s:o}",
-			 "daemon", "scan_interval_sec", sec(cfg->daemon.scan_interval_usec),
-			 "max_collapse_rate", (json_int_t)cfg->daemon.max_collapse_rate, "socket",
-			 cfg->daemon.socket_path, "smaps_refresh", (int)cfg->daemon.smaps_refresh,
-			 "pressure", "some_percent", cfg->daemon.pressure_some_bp / 100.0,
-			 "full_percent", cfg->daemon.pressure_full_bp / 100.0, "collapse_scheduler",
-			 worker_sched_name(cfg->daemon.collapse_sched), "collapse_nice",
-			 (int)cfg->daemon.collapse_nice, "retry", "eagain", "initial_sec",
-			 sec(cfg->retry.eagain_initial_usec), "max_sec",
-			 sec(cfg->retry.eagain_max_usec), "attempts",
-			 (int)cfg->retry.eagain_attempts, "enomem", "pause_sec",
-			 sec(cfg->retry.enomem_pause_usec), "ebusy", "pause_sec",
-			 sec(cfg->retry.ebusy_pause_usec), "policies", policies);
+	return json_pack(
+	    "{s:{s:f, s:I, s:s?, s:i, s:{s:f, s:f}, s:s, s:i, s:s?, s:f}, "
+	    "s:{s:{s:f, s:f, s:i}, s:{s:f}, s:{s:f}}, s:o}",
+	    "daemon", "scan_interval_sec", sec(cfg->daemon.scan_interval_usec), "max_collapse_rate",
+	    (json_int_t)cfg->daemon.max_collapse_rate, "socket", cfg->daemon.socket_path,
+	    "smaps_refresh", (int)cfg->daemon.smaps_refresh, "pressure", "some_percent",
+	    cfg->daemon.pressure_some_bp / 100.0, "full_percent",
+	    cfg->daemon.pressure_full_bp / 100.0, "collapse_scheduler",
+	    worker_sched_name(cfg->daemon.collapse_sched), "collapse_nice",
+	    (int)cfg->daemon.collapse_nice, "metrics_textfile", cfg->daemon.metrics_textfile,
+	    "metrics_interval_sec", sec(cfg->daemon.metrics_interval_usec), "retry", "eagain",
+	    "initial_sec", sec(cfg->retry.eagain_initial_usec), "max_sec",
+	    sec(cfg->retry.eagain_max_usec), "attempts", (int)cfg->retry.eagain_attempts, "enomem",
+	    "pause_sec", sec(cfg->retry.enomem_pause_usec), "ebusy", "pause_sec",
+	    sec(cfg->retry.ebusy_pause_usec), "policies", policies);
 }

@@ -5,6 +5,7 @@
  * at the first one; config_parse, config_validate, config_init, config_free.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,11 +363,13 @@ enum {
 	DK_PRESSURE,
 	DK_COLLAPSE_SCHED,
 	DK_COLLAPSE_NICE,
+	DK_METRICS_TEXTFILE,
+	DK_METRICS_INTERVAL,
 	DK_MAX
 };
 static const char *const daemon_keys[DK_MAX] = {
-    "scan_interval", "max_collapse_rate",  "socket",	   "smaps_refresh",
-    "pressure",	     "collapse_scheduler", "collapse_nice"};
+    "scan_interval",	  "max_collapse_rate", "socket",	   "smaps_refresh",   "pressure",
+    "collapse_scheduler", "collapse_nice",     "metrics_textfile", "metrics_interval"};
 
 const char *worker_sched_name(enum worker_sched s)
 {
@@ -392,6 +395,44 @@ static void parse_collapse_sched(struct pctx *c, const struct ynode *v, struct d
 	perr(c, v, "daemon.collapse_scheduler: bad policy \"%s\": expected other, batch or idle",
 	     config_esc(s, eb, sizeof(eb)));
 }
+/* daemon.metrics_textfile: node_exporter's textfile collector reads *.prom
+ * files only; "" turns it off (a drop-in undoing the main file). */
+static void parse_metrics_textfile(struct pctx *c, const struct ynode *v, struct daemon_config *d)
+{
+	const char *s = config_scalar(c, v, "daemon.metrics_textfile", "a file path");
+	size_t len = s ? strlen(s) : 0;
+	char eb[ESC_BUF], *copy = NULL;
+
+	if (!s)
+		return;
+	if (len && s[0] != '/') {
+		perr(c, v, "daemon.metrics_textfile: \"%s\" is not an absolute path",
+		     config_esc(s, eb, sizeof(eb)));
+		return;
+	}
+	const char *base = len ? strrchr(s, '/') + 1 : s;
+	size_t base_len = strlen(base);
+
+	if (len && (base_len < 6 || !streq(base + base_len - 5, ".prom"))) {
+		perr(c, v,
+		     "daemon.metrics_textfile: \"%s\" does not end in .prom (node_exporter's "
+		     "textfile collector reads only *.prom files)",
+		     config_esc(s, eb, sizeof(eb)));
+		return;
+	}
+	if (len >= PATH_MAX - 16) {
+		perr(c, v, "daemon.metrics_textfile: path is too long (at most %d bytes)",
+		     PATH_MAX - 17);
+		return;
+	}
+	if (len && !(copy = strdup(s))) {
+		c->oom = true;
+		return;
+	}
+	free(d->metrics_textfile);
+	d->metrics_textfile = copy;
+}
+
 enum { PRK_SOME, PRK_FULL, PRK_MAX };
 static const char *const pressure_keys[PRK_MAX] = {"some", "full"};
 
@@ -429,6 +470,11 @@ static void parse_daemon(struct pctx *c, const struct ynode *n, struct daemon_co
 	}
 	if ((v = f[DK_SMAPS_REFRESH].val))
 		config_get_uint32(c, v, "daemon.smaps_refresh", 1, &d->smaps_refresh);
+	if ((v = f[DK_METRICS_TEXTFILE].val))
+		parse_metrics_textfile(c, v, d);
+	if ((v = f[DK_METRICS_INTERVAL].val))
+		config_get_duration(c, v, "daemon.metrics_interval", MIN_METRICS_INTERVAL_USEC,
+				    &d->metrics_interval_usec);
 	if ((v = f[DK_COLLAPSE_SCHED].val))
 		parse_collapse_sched(c, v, d);
 	uint32_t nice;
@@ -538,6 +584,7 @@ void config_init(struct thpd_config *cfg)
 	cfg->daemon.pressure_full_bp = DEFAULT_PRESSURE_FULL_BP;
 	cfg->daemon.collapse_sched = DEFAULT_COLLAPSE_SCHED;
 	cfg->daemon.collapse_nice = DEFAULT_COLLAPSE_NICE;
+	cfg->daemon.metrics_interval_usec = DEFAULT_METRICS_INTERVAL_USEC;
 	cfg->retry.eagain_initial_usec = DEFAULT_EAGAIN_INITIAL_USEC;
 	cfg->retry.eagain_max_usec = DEFAULT_EAGAIN_MAX_USEC;
 	cfg->retry.eagain_attempts = DEFAULT_EAGAIN_ATTEMPTS;
@@ -553,9 +600,11 @@ void config_free(struct thpd_config *cfg)
 		policy_free(&cfg->policies[i]);
 	free(cfg->policies);
 	free(cfg->daemon.socket_path);
+	free(cfg->daemon.metrics_textfile);
 	cfg->policies = NULL;
 	cfg->n_policies = 0;
 	cfg->daemon.socket_path = NULL;
+	cfg->daemon.metrics_textfile = NULL;
 }
 
 struct diag_pos {

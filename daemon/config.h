@@ -84,6 +84,10 @@ struct daemon_config {
 	 * the daemon's own): Linux policy and nice 0..19. */
 	enum worker_sched collapse_sched;
 	uint32_t collapse_nice;
+	/* Prometheus metrics written for node_exporter's textfile collector:
+	 * an absolute path ending in .prom (NULL = none), every interval. */
+	char *metrics_textfile;
+	uint64_t metrics_interval_usec;
 };
 
 struct thpd_config {
@@ -109,6 +113,10 @@ struct thpd_config {
 #define DEFAULT_EBUSY_PAUSE_USEC    (60 * 1000000ULL)
 #define DEFAULT_MIN_HOT_BP	    5000 /* 50% */
 #define DEFAULT_MIN_PRESENT_BP	    9000 /* 90%: at most ~11% bloat per chunk */
+
+/* daemon.metrics_interval */
+#define DEFAULT_METRICS_INTERVAL_USEC (15 * 1000000ULL)
+#define MIN_METRICS_INTERVAL_USEC     (1000000ULL)
 
 struct config_diag {
 	char *file;

@@ -10,7 +10,8 @@
 /*
  * The names are the state file format (version 1) and the varlink interface
  * (type Counters): keep them. COUNTER_USEC fields are saved as "x_usec" and
- * reported as "x_sec".
+ * reported as "x_sec". New counters go at the end (a state file without them
+ * loads them as 0).
  */
 const struct counter_desc counters_table[] = {
     {"attempts", "attempts", AT(attempts), COUNTER_NUMBER},
@@ -27,6 +28,10 @@ const struct counter_desc counters_table[] = {
     {"splits", "splits", AT(splits), COUNTER_NUMBER},
     {"reloads", "reloads", AT(reloads), COUNTER_NUMBER},
     {"reload_failures", "reload_failures", AT(reload_failures), COUNTER_NUMBER},
+    {"full_scans", "full_scans", AT(full_scans), COUNTER_NUMBER},
+    {"scan_cpu_usec", "scan_cpu_sec", AT(scan_cpu_usec), COUNTER_USEC},
+    {"collapse_latency", "collapse_latency", AT(collapse_latency), COUNTER_HISTOGRAM},
+    {"scan_latency", "scan_latency", AT(scan_latency), COUNTER_HISTOGRAM},
 };
 
 const size_t counters_table_len = ARRAY_SIZE(counters_table);

@@ -21,6 +21,9 @@ enum counter_kind {
 	/* uint64_t[COLLAPSE_CLASS_MAX] by enum collapse_class: an array in the state
 	 * file, {result name: count} in GetCounters */
 	COUNTER_BY_CLASS,
+	/* struct histogram (histogram.h): an object in both (histogram_to_state,
+	 * histogram_json) */
+	COUNTER_HISTOGRAM,
 };
 
 struct counter_desc {
@@ -37,7 +40,20 @@ struct counter_desc {
 extern const struct counter_desc counters_table[];
 extern const size_t counters_table_len;
 
-/* The counter's first uint64_t in c (COUNTER_BY_CLASS: COLLAPSE_CLASS_MAX of them). */
+/* How many uint64_t the counter takes in struct counters. */
+static inline size_t counters_words(const struct counter_desc *d)
+{
+	switch (d->kind) {
+	case COUNTER_BY_CLASS:
+		return COLLAPSE_CLASS_MAX;
+	case COUNTER_HISTOGRAM:
+		return sizeof(struct histogram) / sizeof(uint64_t);
+	default:
+		return 1;
+	}
+}
+
+/* The counter's first uint64_t in c (counters_words() of them). */
 static inline uint64_t *counters_field(struct counters *c, const struct counter_desc *d)
 {
 	return (uint64_t *)((char *)c + d->offset);

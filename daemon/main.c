@@ -19,6 +19,7 @@
 #include "kfeatures.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics-textfile.h"
 #include "util.h"
 
 struct options {
@@ -34,6 +35,7 @@ struct daemon_ctx {
 	struct event_base *base;
 	struct manager *manager;
 	struct control *control;
+	struct metrics_textfile *metrics; /* daemon.metrics_textfile */
 	struct event *watchdog_ev;
 };
 
@@ -309,6 +311,9 @@ static int run(const struct options *o, struct thpd_config *cfg, const struct ke
 	r = setup_watchdog(&d);
 	if (r < 0)
 		goto out;
+	r = metrics_textfile_new(d.base, d.manager, kf, &d.metrics);
+	if (r < 0)
+		goto out;
 	size_t n_policies = manager_config(d.manager)->n_policies;
 	log_info("thpd %s started: %zu polic%s from %s, control socket %s", THPD_VERSION,
 		 n_policies, n_policies == 1 ? "y" : "ies", o->config_path, socket_copy);
@@ -319,6 +324,7 @@ out:
 	if (d.manager)
 		manager_stop(d.manager);
 	control_free(d.control);
+	metrics_textfile_free(d.metrics);
 	manager_free(d.manager);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		if (sigs[i])

@@ -455,6 +455,7 @@ static void on_collapse_done(struct work *w, bool cancelled, void *userdata)
 	if (cancelled || m->stopping)
 		goto out;
 	m->counters.collapse_usec += job->finished_usec - job->started_usec;
+	histogram_merge(&m->counters.collapse_latency, &job->latency);
 	if (!t) {
 		/* The target went away meanwhile: the work was still done. */
 		for (size_t i = 0; i < job->n; i++)

@@ -83,6 +83,9 @@ static void on_scan_done(struct work *w, bool cancelled, void *userdata)
 	t->last_scan_usec = now_usec();
 	m->counters.scans++;
 	m->counters.scan_usec += job->duration_usec;
+	m->counters.scan_cpu_usec += job->cpu_usec;
+	m->counters.full_scans += job->did_smaps;
+	histogram_add(&m->counters.scan_latency, job->duration_usec);
 	switch (job->status) {
 	case SCAN_GONE:
 		target_remove(m, t, "exited during scan");

@@ -16,6 +16,7 @@
 #include "chunks.h"
 #include "config_ref.h"
 #include "discover.h"
+#include "histogram.h"
 #include "kfeatures.h"
 #include "retry.h"
 
@@ -94,6 +95,10 @@ struct counters {
 	uint64_t splits;
 	uint64_t reloads;
 	uint64_t reload_failures;
+	uint64_t full_scans;		   /* of scans, those that read smaps */
+	uint64_t scan_cpu_usec;		   /* CPU time of the scan worker in scans */
+	struct histogram collapse_latency; /* per 2 MiB chunk tried */
+	struct histogram scan_latency;	   /* per scan */
 };
 
 struct memcg_pause {
@@ -153,6 +158,7 @@ enum manager_event_type {
 	MANAGER_EVENT_PAUSE,
 	MANAGER_EVENT_RESUME,
 	MANAGER_EVENT_RELOAD,
+	MANAGER_EVENT_RELOAD_FAILED, /* reason: the first problem (privileged callers only) */
 };
 
 const char *manager_event_type_name(enum manager_event_type t);

@@ -337,6 +337,35 @@ static json_t *kernel_features_json(const struct kernel_features *f)
 			 *f->thp_defrag ? f->thp_defrag : "unknown");
 }
 
+/* GetStatus's chunks_waiting: the chunks of the targets the peer may see
+ * that wait to be tried again, by state and the errno of their last try. */
+static json_t *waiting_json(const struct manager *m, const struct peer *peer)
+{
+	static const enum chunk_state states[] = {CHUNK_BACKOFF, CHUNK_PARKED, CHUNK_QUARANTINED};
+	uint64_t n[ARRAY_SIZE(states)][256] = {{0}}; /* [state][errno], 0: none or unknown */
+	json_t *a = json_array();
+
+	for (const struct target *t = manager_targets(m); t; t = t->hh.next) {
+		if (!can_see(peer, t))
+			continue;
+		for (size_t i = 0; i < t->table.n_chunks; i++) {
+			const struct chunk_retry *r = &t->table.chunks[i].retry;
+			int e = r->last_err > 0 && r->last_err < 256 ? r->last_err : 0;
+
+			for (size_t k = 0; k < ARRAY_SIZE(states); k++)
+				n[k][e] += r->state == states[k];
+		}
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(states); k++)
+		for (int e = 0; e < 256; e++)
+			if (n[k][e])
+				json_array_append_new(a, json_pack("{s:s, s:o, s:I}", "state",
+								   chunk_state_name(states[k]),
+								   "errno", errno_name(e),
+								   "chunks", (json_int_t)n[k][e]));
+	return a;
+}
+
 static void m_get_status(struct call *c)
 {
 	struct utsname u;
@@ -361,6 +390,7 @@ static void m_get_status(struct call *c)
 	    (json_int_t)MIN(manager_budget_available(c->m), (uint64_t)INT64_MAX), "pauses",
 	    pauses_json(c->m, c->peer, now), "kernel_features", kernel_features_json(c->features),
 	    "hotness", "damon", manager_damon_status(c->m), "refs", manager_refs_status(c->m));
+	json_object_set_new(c->reply->parameters, "chunks_waiting", waiting_json(c->m, c->peer));
 }
 
 static void m_list_targets(struct call *c)
@@ -428,6 +458,9 @@ static json_t *counters_json(const struct counters *k)
 			break;
 		case COUNTER_NUMBER:
 			j = json_integer((json_int_t)*v);
+			break;
+		case COUNTER_HISTOGRAM:
+			j = histogram_json((const struct histogram *)v);
 			break;
 		}
 		json_object_set_new(o, d->api_name, j);

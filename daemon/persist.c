@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -40,18 +41,29 @@ int persist_load(const char *dir, struct saved_state *state, const char **why)
 	return r;
 }
 
-int persist_write(const char *dir, const char *data)
+int persist_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
-	char path[4096], tmp[4096];
-	size_t len = strlen(data);
+	const char *slash = strrchr(path, '/');
+	char dir[4096], tmp[4096];
+	size_t dlen;
 	int fd, dfd, r = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, STATE_FILE);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (!slash)
+		return -EINVAL;
+	dlen = slash == path ? 1 : (size_t)(slash - path);
+	if (dlen >= sizeof(dir) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%.*s/.%s.tmp", (int)(slash - path), path,
+			     slash + 1) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, dlen);
+	dir[dlen] = '\0';
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	for (size_t off = 0; off < len;) {
+	/* The umask does not decide who may read it (thpd.service: 0077). */
+	if (fchmod(fd, mode) < 0)
+		r = -errno;
+	for (size_t off = 0; r == 0 && off < len;) {
 		ssize_t n = write(fd, data + off, len - off);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -79,6 +91,15 @@ int persist_write(const char *dir, const char *data)
 		close(dfd);
 	}
 	return r;
+}
+
+int persist_write(const char *dir, const char *data)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return persist_write_atomic(path, data, strlen(data), 0600);
 }
 
 static void persist_run(struct work *w, const atomic_bool *stop)

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 #include "state.h"
 #include "workq.h"
@@ -31,3 +33,11 @@ void persist_job_free(struct persist_job *job);
 
 /* The same write, synchronously (at shutdown). */
 int persist_write(const char *dir, const char *data);
+
+/*
+ * Replace the file at path (absolute) with data, atomically: a temp file
+ * ".NAME.tmp" in the same directory, given mode whatever the umask, fsync,
+ * rename, fsync of the directory. Returns 0 or a negative errno (the temp
+ * file is removed). Blocks: for workers and shutdown.
+ */
+int persist_write_atomic(const char *path, const char *data, size_t len, mode_t mode);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "damon.h"
@@ -292,6 +293,16 @@ static void damon_step(struct scan_job *job)
 	job->damon_valid = true;
 }
 
+/* CPU time of the calling thread so far (0 if unknown). */
+static uint64_t thread_cpu_usec(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void scan_run(struct work *w, const atomic_bool *stop)
 {
 	struct scan_job *job = (struct scan_job *)w;
@@ -302,7 +313,7 @@ static void scan_run(struct work *w, const atomic_bool *stop)
 	char path[64], *buf = NULL;
 	size_t len;
 	int dfd = -1, pagemap_fd = -1, r;
-	uint64_t t0 = now_usec();
+	uint64_t t0 = now_usec(), cpu0 = thread_cpu_usec();
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)job->pid);
 	dfd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -366,6 +377,7 @@ out:
 	if (dfd >= 0)
 		close(dfd);
 	job->duration_usec = now_usec() - t0;
+	job->cpu_usec = thread_cpu_usec() - cpu0;
 }
 
 struct scan_job *scan_job_new(uint64_t target_id, pid_t pid, int pidfd, const struct scan_params *p,

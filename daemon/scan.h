@@ -91,6 +91,7 @@ struct scan_job {
 	uint64_t anon_bytes; /* RssAnon */
 	uint64_t huge_bytes; /* huge PMDs in scanned areas */
 	uint64_t duration_usec;
+	uint64_t cpu_usec; /* the worker thread's CPU time in the scan */
 	struct scan_area *areas;
 	size_t n_areas;
 	struct scan_chunk *chunks; /* sorted by addr */

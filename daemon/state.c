@@ -40,6 +40,8 @@ static json_t *counters_json(const struct counters *c)
 			j = json_array();
 			for (size_t k = 0; k < COLLAPSE_CLASS_MAX; k++)
 				json_array_append_new(j, json_integer((json_int_t)v[k]));
+		} else if (d->kind == COUNTER_HISTOGRAM) {
+			j = histogram_to_state((const struct histogram *)v);
 		} else {
 			j = json_integer((json_int_t)*v);
 		}
@@ -109,11 +111,12 @@ static bool counter_from_json(const json_t *j, const struct counter_desc *d, str
 	/* Absent: a counter added after the file was written starts at 0
 	 * (present but malformed is an error). */
 	if (!v) {
-		size_t n = d->kind == COUNTER_BY_CLASS ? COLLAPSE_CLASS_MAX : 1;
-		for (size_t k = 0; k < n; k++)
+		for (size_t k = 0; k < counters_words(d); k++)
 			field[k] = 0;
 		return true;
 	}
+	if (d->kind == COUNTER_HISTOGRAM)
+		return histogram_from_state(v, (struct histogram *)field);
 	if (d->kind != COUNTER_BY_CLASS)
 		return u64_value(v, field);
 	if (!json_is_array(v) || json_array_size(v) != COLLAPSE_CLASS_MAX)

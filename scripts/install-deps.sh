@@ -7,6 +7,8 @@ packages=(
 	socat jq util-linux procps python3 passwd tmux
 	systemd systemd-container debootstrap
 	clang-format cppcheck valgrind
+	debhelper dpkg-dev fakeroot lintian zsh fish bash-completion man-db groff-base
+	prometheus prometheus-node-exporter
 	qemu-system-x86 busybox-static
 )
 missing=()
@@ -17,4 +19,11 @@ if ((${#missing[@]})); then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Only promtool and the node_exporter binary are wanted (test-metrics runs
+	# its own exporter): the services Debian starts with them go again.
+	for p in prometheus prometheus-node-exporter; do
+		if [[ " ${missing[*]} " == *" $p "* ]] && command -v systemctl >/dev/null; then
+			systemctl disable --now "$p.service" >/dev/null 2>&1 || true
+		fi
+	done
 fi

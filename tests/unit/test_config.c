@@ -311,6 +311,38 @@ static void test_collapse_sched(void **state)
 	assert_string_equal(worker_sched_name(WORKER_SCHED_BATCH), "batch");
 }
 
+static void test_metrics_textfile(void **state)
+{
+	struct thpd_config cfg;
+	struct config_diags d = {0};
+	static const char drop_in[] = "daemon: {metrics_textfile: \"\"}\n";
+
+	config_init(&cfg);
+	assert_null(cfg.daemon.metrics_textfile);
+	assert_int_equal(cfg.daemon.metrics_interval_usec, 15 * 1000000ULL);
+	config_free(&cfg);
+	expect_ok("daemon: {metrics_textfile: /var/lib/prometheus/node-exporter/thpd.prom, "
+		  "metrics_interval: 2s}\npolicies: [{name: x, match: {comm: x}}]\n",
+		  &cfg);
+	assert_string_equal(cfg.daemon.metrics_textfile,
+			    "/var/lib/prometheus/node-exporter/thpd.prom");
+	assert_int_equal(cfg.daemon.metrics_interval_usec, 2000000);
+	/* A later file (a drop-in) turns it off with "". */
+	assert_int_equal(config_parse("d.yaml", drop_in, strlen(drop_in), &cfg, &d), 0);
+	assert_null(cfg.daemon.metrics_textfile);
+	config_free(&cfg);
+	expect_error("daemon:\n  metrics_textfile: thpd.prom\n", 2, 21,
+		     "daemon.metrics_textfile: \"thpd.prom\" is not an absolute path");
+	expect_error("daemon:\n  metrics_textfile: /var/lib/thpd.txt\n", 2, 21,
+		     "daemon.metrics_textfile: \"/var/lib/thpd.txt\" does not end in .prom");
+	expect_error("daemon:\n  metrics_textfile: /var/lib/.prom\n", 2, 21,
+		     "does not end in .prom");
+	expect_error("daemon:\n  metrics_textfile: [a]\n", 2, 21, "daemon.metrics_textfile");
+	expect_error("daemon:\n  metrics_interval: 500ms\n", 2, 21,
+		     "daemon.metrics_interval: duration \"500ms\" is too short: must be at least "
+		     "1000ms");
+}
+
 static void test_value_forms(void **state)
 {
 	struct thpd_config cfg;
@@ -360,7 +392,7 @@ static void test_err_unknown_key(void **state)
 	expect_error("daemon:\n  scan_intervall: 2s\n", 2, 3,
 		     "daemon.scan_intervall: unknown key \"scan_intervall\" (expected one of: "
 		     "scan_interval, max_collapse_rate, socket, smaps_refresh, pressure, "
-		     "collapse_scheduler, collapse_nice)");
+		     "collapse_scheduler, collapse_nice, metrics_textfile, metrics_interval)");
 	expect_error("deamon: {}\npolicies: [{name: a, match: {comm: x}}]\n", 1, 1,
 		     "deamon: unknown key \"deamon\" (expected one of: daemon, retry, policies)");
 	expect_error("policies:\n  - name: a\n    match: {comm: x, pid: 1}\n", 3, 22,
@@ -1079,19 +1111,20 @@ static void test_robust(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_init_defaults),   cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_collapse_sched),  cmocka_unit_test(test_defaults_applied),
-	    cmocka_unit_test(test_value_forms),	    cmocka_unit_test(test_err_unknown_key),
-	    cmocka_unit_test(test_err_size),	    cmocka_unit_test(test_err_duration),
-	    cmocka_unit_test(test_err_percent),	    cmocka_unit_test(test_err_type),
-	    cmocka_unit_test(test_err_duplicates),  cmocka_unit_test(test_err_policy),
-	    cmocka_unit_test(test_err_syntax),	    cmocka_unit_test(test_err_empty),
-	    cmocka_unit_test(test_err_alias),	    cmocka_unit_test(test_err_multi_doc),
-	    cmocka_unit_test(test_err_nesting),	    cmocka_unit_test(test_multiple_errors),
-	    cmocka_unit_test(test_merge_parse),	    cmocka_unit_test(test_validate),
-	    cmocka_unit_test(test_resolve_users),   cmocka_unit_test(test_load_dropins),
-	    cmocka_unit_test(test_load_missing),    cmocka_unit_test(test_sample_configs),
-	    cmocka_unit_test(test_shipped_configs), cmocka_unit_test(test_robust),
+	    cmocka_unit_test(test_init_defaults),    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_collapse_sched),   cmocka_unit_test(test_metrics_textfile),
+	    cmocka_unit_test(test_defaults_applied), cmocka_unit_test(test_value_forms),
+	    cmocka_unit_test(test_err_unknown_key),  cmocka_unit_test(test_err_size),
+	    cmocka_unit_test(test_err_duration),     cmocka_unit_test(test_err_percent),
+	    cmocka_unit_test(test_err_type),	     cmocka_unit_test(test_err_duplicates),
+	    cmocka_unit_test(test_err_policy),	     cmocka_unit_test(test_err_syntax),
+	    cmocka_unit_test(test_err_empty),	     cmocka_unit_test(test_err_alias),
+	    cmocka_unit_test(test_err_multi_doc),    cmocka_unit_test(test_err_nesting),
+	    cmocka_unit_test(test_multiple_errors),  cmocka_unit_test(test_merge_parse),
+	    cmocka_unit_test(test_validate),	     cmocka_unit_test(test_resolve_users),
+	    cmocka_unit_test(test_load_dropins),     cmocka_unit_test(test_load_missing),
+	    cmocka_unit_test(test_sample_configs),   cmocka_unit_test(test_shipped_configs),
+	    cmocka_unit_test(test_robust),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
