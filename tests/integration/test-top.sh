@@ -1,5 +1,5 @@
 #!/bin/bash
-# thpctl top under tmux (a detached 160x40 session on a private tmux socket),
+# thpctl top under tmux (a detached 160x40 session of a private tmux server),
 # against a real thpd:
 # - a 256 MiB target's row shows its huge memory and coverage rising while
 #   thpd collapses it (policy max_rate 32MiB: about 8 s), to the figures the
@@ -29,11 +29,12 @@ write_config 500ms \
 start_thpd
 
 # ---- a shell in a tmux pane of fixed size ----
-TM_SOCK="thpd-top-$$"
+# A private tmux server: its socket in the test's directory (removed with it).
+TM_SOCK="$WORK/tmux.sock"
 tm() {
-	tmux -L "$TM_SOCK" "$@"
+	tmux -S "$TM_SOCK" "$@"
 }
-on_exit "tmux -L $TM_SOCK kill-server 2>/dev/null"
+on_exit "tmux -S $TM_SOCK kill-server 2>/dev/null"
 tm -f /dev/null new-session -d -x 160 -y 40 -s top \
 	"env PS1='$ ' TERM=xterm-256color bash --norc --noprofile -i" {NAP_FD}<&-
 PANE=""
