@@ -6,7 +6,8 @@
 # daemon is killed and restarted by the watchdog, `systemctl stop` is clean.
 #
 # The Debian root filesystem is made once with debootstrap and cached in
-# $THPD_ROOTFS_CACHE (default /var/cache/thpd-tests); each run boots a copy.
+# $THPD_ROOTFS_CACHE (default /var/cache/thpd-tests); each run boots a copy
+# (container.sh).
 . "$(dirname "$0")/lib.sh"
 require_root
 : "${BUILD_ROOT:?}"
@@ -17,34 +18,8 @@ if [[ $(ldd "$THPD") =~ lib[at]san ]]; then
 	skip "sanitizer build: the container has no sanitizer runtime (the plain build runs this test)"
 fi
 
-CACHE=${THPD_ROOTFS_CACHE:-/var/cache/thpd-tests}
-CACHED="$CACHE/rootfs-bookworm"
-PACKAGES=systemd,systemd-sysv,dbus,libevent-2.1-7,libjansson4,libyaml-0-2,socat,jq,procps,util-linux,passwd
-make_rootfs() {
-		mkdir -p "$CACHE"
-	exec 9>"$CACHE/.lock"
-	flock -w 600 9 || skip "the root filesystem cache is locked by another run for 10 minutes"
-	[[ -f $CACHED/.thpd-complete ]] && return 0
-	local mirror
-	mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
-	mirror=${mirror:-$(awk '/^deb / { print $2; exit }' /etc/apt/sources.list 2>/dev/null)}
-	[[ -n $mirror ]] || skip "no Debian mirror configured in apt sources"
-	rm -rf "$CACHED.tmp"
-	note "debootstrap bookworm from $mirror (cached in $CACHED afterwards)"
-	if ! debootstrap --variant=minbase --include="$PACKAGES" bookworm "$CACHED.tmp" "$mirror" \
-		>"$WORK/debootstrap.log" 2>&1; then
-		if grep -qiE 'Failed getting release file|Temporary failure|Could not resolve|unable to fetch' \
-			"$WORK/debootstrap.log"; then
-			skip "the Debian archive cannot be reached: $(tail -n 2 "$WORK/debootstrap.log")"
-		fi
-		fail "debootstrap failed: $(tail -n 5 "$WORK/debootstrap.log")"
-	fi
-	touch "$CACHED.tmp/.thpd-complete"
-	rm -rf "$CACHED"
-	mv "$CACHED.tmp" "$CACHED"
-}
+. "$(dirname "$0")/container.sh"
 make_rootfs
-exec 9>&- # the lock must not be inherited by the container
 
 ROOT="$WORK/container"
 cp -a "$CACHED" "$ROOT"
