@@ -34,6 +34,9 @@ enum {
 	OPT_NO_LEGEND,
 	OPT_VERSION,
 	OPT_RANGE = 0x200,
+	OPT_CHUNKS,
+	OPT_STATE,
+	OPT_AREAS,
 	OPT_INTERVAL = 0x300,
 	OPT_SORT,
 	OPT_ITERATIONS,
@@ -42,6 +45,14 @@ enum {
 
 static const struct option collapse_options[] = {
     {"range", required_argument, NULL, OPT_RANGE},
+    {0},
+};
+
+static const struct option show_options[] = {
+    {"chunks", no_argument, NULL, OPT_CHUNKS},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"range", required_argument, NULL, OPT_RANGE},
+    {"areas", no_argument, NULL, OPT_AREAS},
     {0},
 };
 
@@ -67,10 +78,32 @@ static const struct verb verbs[] = {
      .run = verb_targets},
     {.name = "show",
      .args = "PID",
-     .summary = "Show one target in detail: areas and chunks",
-     .help = "The target's identity, cgroups and totals, its memory areas, and every\n"
-	     "2 MiB chunk with its state, attempts, last error and next retry.",
+     .opts_synopsis = "[--chunks [--state STATE] [--range START-END]] [--areas]",
+     .options = show_options,
+     .summary = "Show one target: totals, areas, and chunks on request",
+     .help = "The target's identity, cgroups and totals, its chunks counted by state, and\n"
+	     "its largest memory areas (huge and resident now, coverage, hotness).\n"
+	     "\n"
+	     "  --chunks             Also list the 2 MiB chunks: state, attempts, last error,\n"
+	     "                       next retry\n"
+	     "  --state STATE        Only chunks in STATE (candidate, backoff, parked,\n"
+	     "                       quarantined, huge)\n"
+	     "  --range START-END    Only chunks overlapping [START, END) (hex or decimal)\n"
+	     "  --areas              List every area, not only the largest ones\n"
+	     "\n"
+	     "'thpctl why PID [ADDRESS]' says why memory is or is not huge.",
      .run = verb_show},
+    {.name = "why",
+     .args = "PID [ADDRESS]",
+     .summary = "Say why a process, or the chunk at an address, is or is not huge",
+     .help = "For a target: the policy, what holds it back (THP disabled by prctl, paused,\n"
+	     "max_huge reached, memory cgroup full) and its chunks by reason. With ADDRESS\n"
+	     "(hex or decimal), the 2 MiB chunk holding it: huge, sparse (with the counts),\n"
+	     "backing off or quarantined with the last errno and what it means, next\n"
+	     "retry, cold, waiting for budget, or why its mapping is no candidate. For a\n"
+	     "process that is no target: which policy would take it, or why none matches.\n"
+	     "Users other than root and group thpd may ask about their own processes only.",
+     .run = verb_why},
     {.name = "counters",
      .summary = "Show daemon-wide counters (root or group thpd)",
      .help = "Collapse attempts by result, bytes collapsed, time spent collapsing and\n"
@@ -131,11 +164,14 @@ static const struct verb verbs[] = {
      .summary = "Print the daemon's events as they happen",
      .help = "One line per event: time, type, PID, command and details. Types:\n"
 	     "target-added, target-removed, collapse-done, collapse-error, pause,\n"
-	     "resume, reload. With --json, one compact JSON object per line (JSON Lines),\n"
-	     "the first one {\"type\":\"subscribed\"}. Runs until interrupted (exit 0)\n"
-	     "or until thpd stops (exit 3). --timeout covers only the subscription, not\n"
-	     "the wait for events. Callers other than root and group thpd see only the\n"
-	     "events of their own processes and global ones.",
+	     "resume, reload, reload-failed (root and group thpd only). With --json, one\n"
+	     "compact JSON object per line (JSON Lines), the first one\n"
+	     "{\"type\":\"subscribed\"}, each event with its \"time\" (seconds since the\n"
+	     "epoch). Runs until interrupted (exit 0) or until thpd stops (exit 3).\n"
+	     "Started before thpd, it waits for it up to --timeout (0: for ever);\n"
+	     "--timeout covers that and the subscription, not the wait for events.\n"
+	     "Callers other than root and group thpd see only the events of their own\n"
+	     "processes and global ones.",
      .run = verb_monitor},
     {.name = "top",
      .opts_synopsis = "[--interval SECONDS] [--sort ORDER] [--batch] [--iterations N]",
@@ -273,8 +309,11 @@ static const struct option global_options[] = {
 };
 
 /* The verb that has the option word ("--range" or "--range=X"), or NULL. */
-static const struct verb *verb_of_option(const char *word)
+/* The verbs that take option word ("--range" -> "show or collapse"), as a
+ * malloc'd string; NULL if none does. */
+static char *verbs_of_option(const char *word)
 {
+	char *out = NULL, *next;
 	size_t len;
 
 	if (strncmp(word, "--", 2) != 0)
@@ -283,9 +322,13 @@ static const struct verb *verb_of_option(const char *word)
 	len = strcspn(word, "=");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		for (const struct option *o = verbs[i].options; o && o->name; o++)
-			if (strlen(o->name) == len && strncmp(o->name, word, len) == 0)
-				return &verbs[i];
-	return NULL;
+			if (strlen(o->name) == len && strncmp(o->name, word, len) == 0) {
+				next = out ? xasprintf("%s or %s", out, verbs[i].name)
+					   : xstrdup(verbs[i].name);
+				free(out);
+				out = next;
+			}
+	return out;
 }
 
 /* Sentinel for parse_options(): go on with the verb. */
@@ -301,7 +344,7 @@ static const struct verb *verb_of_option(const char *word)
  */
 static int parse_options(struct ctx *c, int argc, char **argv, const struct verb *verb)
 {
-	const struct verb *owner;
+	char *owner;
 	size_t n_verb = 0, n = ARRAY_SIZE(global_options);
 	struct option *options;
 	int opt, r = PARSE_CONTINUE;
@@ -338,6 +381,15 @@ static int parse_options(struct ctx *c, int argc, char **argv, const struct verb
 		case OPT_RANGE:
 			c->verb_opts.range = optarg;
 			break;
+		case OPT_CHUNKS:
+			c->verb_opts.chunks = true;
+			break;
+		case OPT_STATE:
+			c->verb_opts.state = optarg;
+			break;
+		case OPT_AREAS:
+			c->verb_opts.all_areas = true;
+			break;
 		case OPT_INTERVAL:
 			c->verb_opts.top_interval = optarg;
 			break;
@@ -372,10 +424,11 @@ static int parse_options(struct ctx *c, int argc, char **argv, const struct verb
 			else if (verb)
 				r = usage_error("unknown option '%s' for %s", argv[optind - 1],
 						verb->name);
-			else if ((owner = verb_of_option(argv[optind - 1])))
+			else if ((owner = verbs_of_option(argv[optind - 1]))) {
 				r = usage_error("option '%s' goes after the verb %s",
-						argv[optind - 1], owner->name);
-			else
+						argv[optind - 1], owner);
+				free(owner);
+			} else
 				r = usage_error("unknown option '%s'", argv[optind - 1]);
 			break;
 		}
@@ -418,8 +471,12 @@ int main(int argc, char **argv)
 	}
 	c.out.color = !c.out.json && want_color();
 
-	/* The synopsis says it: none, "PID" (one) or "[PID]" (one at most). */
-	int max_args = verb->args ? 1 : 0, min_args = verb->args && verb->args[0] != '[';
+	/* The synopsis says it: each word one argument, "[...]" ones optional. */
+	int max_args = 0, min_args = 0;
+	for (const char *w = verb->args; w && *w; w += strcspn(w, " "), w += strspn(w, " ")) {
+		max_args++;
+		min_args += *w != '[';
+	}
 
 	if (n_args < min_args)
 		return usage_error("%s: missing argument %s", verb->name, verb->args);

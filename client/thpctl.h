@@ -22,7 +22,10 @@ enum {
 
 /* Values of verb-specific options (struct verb.options). */
 struct verb_opts {
-	const char *range; /* collapse --range START-END, unparsed */
+	const char *range; /* collapse and show --range START-END, unparsed */
+	bool chunks;	   /* show --chunks */
+	const char *state; /* show --state STATE */
+	bool all_areas;	   /* show --areas */
 	/* top --interval, --sort, --iterations (unparsed), --batch */
 	const char *top_interval, *top_sort, *top_iterations;
 	bool top_batch;
@@ -40,8 +43,8 @@ struct ctx {
 
 struct verb {
 	const char *name;
-	/* Argument synopsis: NULL (none), "PID" (exactly one) or "[PID]" (one
-	 * at most); the argument count is checked against it. */
+	/* Argument synopsis: NULL (none) or words, each required ("PID") or
+	 * optional ("[ADDRESS]"); the argument count is checked against it. */
 	const char *args;
 	const char *summary; /* one line, for the verb list */
 	const char *help;    /* more lines for 'thpctl help VERB'; may be NULL */
@@ -104,6 +107,7 @@ int parse_pid_arg(const char *s, json_int_t *ret);
 int verb_status(struct ctx *c, int n_args, char **args);
 int verb_targets(struct ctx *c, int n_args, char **args);
 int verb_show(struct ctx *c, int n_args, char **args);
+int verb_why(struct ctx *c, int n_args, char **args);
 int verb_counters(struct ctx *c, int n_args, char **args);
 int verb_metrics(struct ctx *c, int n_args, char **args); /* verbs-metrics.c */
 int verb_reload(struct ctx *c, int n_args, char **args);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,7 +28,7 @@ static enum color event_color(const char *type)
 {
 	if (streq(type, "collapse-done") || streq(type, "resume"))
 		return COLOR_GREEN;
-	if (streq(type, "collapse-error"))
+	if (streq(type, "collapse-error") || streq(type, "reload-failed"))
 		return COLOR_RED;
 	if (streq(type, "pause"))
 		return COLOR_YELLOW;
@@ -97,14 +98,21 @@ static char *event_details(const json_t *e)
 	return s;
 }
 
-/* "12:34:56.789", local time now. */
-static const char *time_now(char *buf, size_t len)
+/* "12:34:56.789", local time: the event's (seconds since the epoch), or now
+ * for a daemon that does not send it. */
+static const char *event_time(const json_t *e, char *buf, size_t len)
 {
+	const json_t *t = json_object_get(e, "time");
 	struct timespec ts;
 	struct tm tm;
 	char hms[16];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	if (json_is_number(t) && json_number_value(t) > 0) {
+		double sec = json_number_value(t);
+		ts.tv_sec = (time_t)sec;
+		ts.tv_nsec = (long)((sec - (double)ts.tv_sec) * 1e9);
+	}
 	if (!localtime_r(&ts.tv_sec, &tm) || strftime(hms, sizeof(hms), "%H:%M:%S", &tm) == 0)
 		snprintf(hms, sizeof(hms), "--:--:--");
 	snprintf(buf, len, "%s.%03ld", hms, ts.tv_nsec / 1000000L);
@@ -129,7 +137,7 @@ static int print_event(struct ctx *c, const json_t *e)
 		t = event_table(v);
 		details = event_details(e);
 		table_add_row(t);
-		table_cell(t, COLOR_NONE, "%s", time_now(a, sizeof(a)));
+		table_cell(t, COLOR_NONE, "%s", event_time(e, a, sizeof(a)));
 		table_cell(t, event_color(type), "%s", type);
 		if (json_is_integer(pid))
 			table_cell(t, COLOR_NONE, "%lld", (long long)json_integer_value(pid));
@@ -169,13 +177,48 @@ static bool daemon_gone(const struct ctx *c)
 	return r == -ENOENT || r == -ENOTDIR || r == -ECONNREFUSED;
 }
 
+/* Interval of the probes while waiting for thpd to come up. */
+#define MONITOR_WAIT_STEP_USEC (200 * 1000ULL)
+
+/*
+ * Started before thpd (at boot, or together with it): wait until its socket
+ * answers, up to --timeout (0: for ever). Returns EXIT_OK when it does, or
+ * on SIGINT/SIGTERM (*interrupted set), else EXIT_NOT_RUNNING.
+ */
+static int wait_for_daemon(const struct ctx *c, int sig_fd, bool *interrupted)
+{
+	uint64_t until = c->timeout_sec > 0 ? now_usec() + (uint64_t)(c->timeout_sec * 1e6) : 0;
+	bool said = false;
+
+	while (daemon_gone(c)) {
+		struct pollfd p = {.fd = sig_fd, .events = POLLIN};
+
+		if (until && now_usec() >= until) {
+			print_error("thpd is not running: nothing answered on %s within %g s",
+				    c->socket_path, c->timeout_sec);
+			return EXIT_NOT_RUNNING;
+		}
+		if (!said)
+			fprintf(stderr, "thpctl: waiting for thpd on %s\n", c->socket_path);
+		said = true;
+		if (poll(&p, 1, (int)(MONITOR_WAIT_STEP_USEC / 1000)) > 0) {
+			*interrupted = true;
+			return EXIT_OK;
+		}
+	}
+	return EXIT_OK;
+}
+
 static int monitor_run(struct ctx *c, int sig_fd)
 {
 	const char *method = THPD_METHOD_MONITOR;
 	struct varlink_reply reply;
 	uint64_t since = 0;
-	int r;
+	bool interrupted = false;
+	int r = wait_for_daemon(c, sig_fd, &interrupted);
 
+	if (r || interrupted)
+		return r;
 	for (;;) {
 		bool more;
 

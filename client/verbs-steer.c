@@ -32,7 +32,7 @@ int verb_reload(struct ctx *c, int n_args, char **args)
 /* ---- collapse PID [--range START-END] ---- */
 
 /* An address: 0x-prefixed hex or decimal, 0 .. INT64_MAX. */
-static int parse_addr(const char *s, json_int_t *ret)
+int verbs_parse_addr(const char *s, json_int_t *ret)
 {
 	int base = 10;
 	uint64_t v = 0;
@@ -63,7 +63,7 @@ static int parse_addr(const char *s, json_int_t *ret)
 }
 
 /* "START-END", both addresses, START < END. */
-static int parse_range(const char *s, json_int_t *start, json_int_t *end)
+int verbs_parse_range(const char *s, json_int_t *start, json_int_t *end)
 {
 	const char *dash = strchr(s, '-');
 	char *first;
@@ -74,10 +74,10 @@ static int parse_range(const char *s, json_int_t *start, json_int_t *end)
 				   "0x7f0000000000-0x7f0000400000",
 				   s);
 	first = xasprintf("%.*s", (int)(dash - s), s);
-	r = parse_addr(first, start);
+	r = verbs_parse_addr(first, start);
 	free(first);
 	if (r == 0)
-		r = parse_addr(dash + 1, end);
+		r = verbs_parse_addr(dash + 1, end);
 	if (r == -ERANGE)
 		return usage_error("invalid range '%s': address too large", s);
 	if (r < 0)
@@ -99,7 +99,7 @@ int verb_collapse(struct ctx *c, int n_args, char **args)
 
 	if (r)
 		return r;
-	if (range && (r = parse_range(range, &start, &end)))
+	if (range && (r = verbs_parse_range(range, &start, &end)))
 		return r;
 	params = range ? json_pack("{s:I, s:I, s:I}", "pid", pid, "start", start, "end", end)
 		       : json_pack("{s:I}", "pid", pid);

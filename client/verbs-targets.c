@@ -112,17 +112,57 @@ static void build_target_fields(struct view *v, const json_t *t)
 	fields_add(f, "Attempts", COLOR_NONE, "%lld (%s)", (long long)jget_int(t, "attempts"), x);
 	free(x);
 	x = verbs_counts_summary(jget_obj(s, "chunks"), verbs_chunk_states, VERBS_N_CHUNK_STATES);
-	fields_add(f, "Chunks", COLOR_NONE, "%lld (%s)", (long long)jget_int(t, "chunks_total"), x);
+	if (jget_int(t, "sparse_chunks"))
+		fields_add(f, "Chunks", COLOR_NONE, "%lld (%s); %lld sparse (below min_present)",
+			   (long long)jget_int(t, "chunks_total"), x,
+			   (long long)jget_int(t, "sparse_chunks"));
+	else
+		fields_add(f, "Chunks", COLOR_NONE, "%lld (%s)",
+			   (long long)jget_int(t, "chunks_total"), x);
 	free(x);
 	fields_add(f, "Last errno", err ? COLOR_RED : COLOR_NONE, "%s", err ? err : "-");
 }
 
-static void build_areas(struct view *v, const json_t *t)
+/* Areas shown by default: the largest by resident memory. */
+#define SHOW_AREAS 10
+
+static int cmp_resident_desc(const void *a, const void *b)
 {
-	json_t *areas = jget_array(t, "areas"), *x;
+	json_int_t x = jget_int(*(json_t *const *)a, "resident_bytes"),
+		   y = jget_int(*(json_t *const *)b, "resident_bytes");
+	return (x < y) - (x > y);
+}
+
+static int cmp_start(const void *a, const void *b)
+{
+	json_int_t x = jget_int(*(json_t *const *)a, "start"),
+		   y = jget_int(*(json_t *const *)b, "start");
+	return (x > y) - (x < y);
+}
+
+/* The areas to list: all, or the SHOW_AREAS largest, in address order. */
+static size_t areas_to_show(const json_t *areas, bool all, json_t ***ret)
+{
+	size_t n = json_array_size(areas), k;
+	json_t **v = xcalloc(n ? n : 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(areas, i);
+	k = all ? n : MIN(n, (size_t)SHOW_AREAS);
+	if (k < n)
+		qsort(v, n, sizeof(*v), cmp_resident_desc);
+	qsort(v, k, sizeof(*v), cmp_start);
+	*ret = v;
+	return k;
+}
+
+static void build_areas(struct view *v, const json_t *t, bool all)
+{
+	json_t *areas = jget_array(t, "areas"), **shown;
 	struct table *tb = view_add_table(v, "Areas");
 	char a[FMT_BUF];
-	size_t i;
+	size_t n = areas_to_show(areas, all, &shown);
+	json_int_t total = jget_int(t, "areas_total");
 
 	static const struct column_def cols[] = {
 	    {"START", "start", ALIGN_LEFT}, {"END", "end", ALIGN_LEFT},
@@ -130,8 +170,8 @@ static void build_areas(struct view *v, const json_t *t)
 	    {"HUGE", "huge", ALIGN_RIGHT},  {"COVERAGE", "coverage", ALIGN_RIGHT},
 	    {"HOT", "hot", ALIGN_RIGHT}};
 	table_add_columns(tb, cols, ARRAY_SIZE(cols));
-	json_array_foreach(areas, i, x)
-	{
+	for (size_t i = 0; i < n; i++) {
+		const json_t *x = shown[i];
 		json_int_t start = jget_int(x, "start"), end = jget_int(x, "end");
 		json_int_t res = jget_int(x, "resident_bytes"), huge = jget_int(x, "huge_bytes");
 
@@ -145,8 +185,25 @@ static void build_areas(struct view *v, const json_t *t)
 		table_cell(tb, COLOR_NONE, "%s",
 			   fmt_percent(jget_real(x, "hot_percent"), a, sizeof(a)));
 	}
-	table_set_footer(tb, "%zu area%s.", json_array_size(areas),
-			 json_array_size(areas) == 1 ? "" : "s");
+	free(shown);
+	if ((json_int_t)n < total)
+		table_set_footer(tb, "%lld areas, the %zu largest shown (--areas lists all).",
+				 (long long)total, n);
+	else
+		table_set_footer(tb, "%zu area%s.", n, n == 1 ? "" : "s");
+}
+
+/* The chunk filters of show: --state, --range. */
+static const struct verb_opts *show_opts;
+static json_int_t show_lo, show_hi;
+
+static bool chunk_shown(const json_t *x)
+{
+	json_int_t addr = jget_int(x, "addr");
+
+	if (show_opts->state && !streq(jget_str_or(x, "state", ""), show_opts->state))
+		return false;
+	return !show_opts->range || (addr + (json_int_t)PMD_SIZE_2M > show_lo && addr < show_hi);
 }
 
 static void build_chunks(struct view *v, const json_t *t)
@@ -154,7 +211,7 @@ static void build_chunks(struct view *v, const json_t *t)
 	json_t *chunks = jget_array(t, "chunks"), *x;
 	struct table *tb = view_add_table(v, "Chunks");
 	char a[FMT_BUF];
-	size_t i;
+	size_t i, n = 0;
 
 	static const struct column_def cols[] = {{"ADDR", "addr", ALIGN_LEFT},
 						 {"PRESENT", "present", ALIGN_RIGHT},
@@ -169,6 +226,9 @@ static void build_chunks(struct view *v, const json_t *t)
 		const char *state = jget_str_or(x, "state", "-"), *err = jget_str(x, "last_errno");
 		const json_t *retry = json_object_get(x, "retry_in_sec");
 
+		if (!chunk_shown(x))
+			continue;
+		n++;
 		table_add_row(tb);
 		table_cell(tb, COLOR_NONE, "%s", fmt_addr(jget_int(x, "addr"), a, sizeof(a)));
 		table_cell(tb, COLOR_NONE, "%lld/%u", (long long)jget_int(x, "present"),
@@ -182,8 +242,11 @@ static void build_chunks(struct view *v, const json_t *t)
 			       : "-");
 		table_cell(tb, COLOR_NONE, "%lld", (long long)jget_int(x, "splits"));
 	}
-	table_set_footer(tb, "%zu chunk%s.", json_array_size(chunks),
-			 json_array_size(chunks) == 1 ? "" : "s");
+	if (show_opts->state || show_opts->range)
+		table_set_footer(tb, "%zu of %lld chunks.", n,
+				 (long long)jget_int(t, "chunks_total"));
+	else
+		table_set_footer(tb, "%zu chunk%s.", n, n == 1 ? "" : "s");
 }
 
 static void build_target(struct view *v, const json_t *p)
@@ -191,8 +254,9 @@ static void build_target(struct view *v, const json_t *p)
 	const json_t *t = jget_obj(p, "target");
 
 	build_target_fields(v, t);
-	build_areas(v, t);
-	build_chunks(v, t);
+	build_areas(v, t, show_opts->all_areas);
+	if (show_opts->chunks)
+		build_chunks(v, t);
 }
 
 /* Append the items of page's array key to all's (creating it). */
@@ -252,17 +316,58 @@ static int get_target_all(struct ctx *c, json_int_t pid, json_t **ret)
 	return EXIT_OK;
 }
 
+/* GetTarget with its areas, and no chunks. */
+static int get_target_summary(struct ctx *c, json_int_t pid, json_t **ret)
+{
+	struct varlink_reply reply;
+	json_t *params = json_pack("{s:I, s:b}", "pid", pid, "areas", 1);
+	int r;
+
+	if (!params)
+		oom();
+	r = ctx_call(c, THPD_METHOD_GET_TARGET, params, &reply);
+	json_decref(params);
+	if (r)
+		return r;
+	*ret = json_incref(reply.parameters);
+	varlink_reply_clear(&reply);
+	return EXIT_OK;
+}
+
 int verb_show(struct ctx *c, int n_args, char **args)
 {
+	static const char *const states[] = {THPD_CHUNK_CANDIDATE, THPD_CHUNK_BACKOFF,
+					     THPD_CHUNK_PARKED, THPD_CHUNK_QUARANTINED,
+					     THPD_CHUNK_HUGE};
+	const struct verb_opts *o = &c->verb_opts;
 	json_int_t pid;
 	json_t *all;
 	int r = parse_pid_arg(args[0], &pid);
 
 	if (r)
 		return r;
-	r = get_target_all(c, pid, &all);
+	if ((o->state || o->range) && !o->chunks)
+		return usage_error("--state and --range filter the chunks: add --chunks");
+	if (o->state && !verbs_in_list(o->state, states, ARRAY_SIZE(states)))
+		return usage_error("unknown chunk state '%s': candidate, backoff, parked, "
+				   "quarantined or huge",
+				   o->state);
+	if (o->range && (r = verbs_parse_range(o->range, &show_lo, &show_hi)))
+		return r;
+	show_opts = o;
+	r = o->chunks ? get_target_all(c, pid, &all) : get_target_summary(c, pid, &all);
 	if (r)
 		return r;
+	/* --json: the reply as the daemon sent it, filtered like the table. */
+	if (o->chunks && (o->state || o->range)) {
+		json_t *chunks = json_object_get(json_object_get(all, "target"), "chunks"), *x;
+		size_t i;
+		json_array_foreach(chunks, i, x)
+		{
+			if (!chunk_shown(x))
+				json_array_remove(chunks, i--);
+		}
+	}
 	r = verbs_print(c, all, build_target);
 	json_decref(all);
 	return r;

@@ -32,3 +32,10 @@ int verbs_call_and_print(struct ctx *c, const char *method, json_t *params,
 			 void (*build)(struct view *v, const json_t *reply));
 /* Print reply parameters (the raw JSON of the view, or build's view). */
 int verbs_print(struct ctx *c, json_t *params, void (*build)(struct view *v, const json_t *reply));
+
+/* An address: hex (0x...) or decimal, 0 .. INT64_MAX. Returns 0, -EINVAL or
+ * -ERANGE (nothing printed). */
+int verbs_parse_addr(const char *s, json_int_t *ret);
+/* "START-END", both addresses, START < END. Returns 0 or EXIT_USAGE
+ * (message printed). */
+int verbs_parse_range(const char *s, json_int_t *start, json_int_t *end);

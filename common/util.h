@@ -11,9 +11,11 @@
 #define MIN(a, b)     ((a) < (b) ? (a) : (b))
 #define MAX(a, b)     ((a) > (b) ? (a) : (b))
 
-#define PAGE_SIZE_4K  4096ULL
-#define PMD_SIZE_2M   (2ULL << 20)
-#define PAGES_PER_PMD 512U
+#define PAGE_SIZE_4K	 4096ULL
+#define PMD_SIZE_2M	 (2ULL << 20)
+#define PAGES_PER_PMD	 512U
+#define ALIGN_UP_2M(x)	 (((x) + PMD_SIZE_2M - 1) & ~(PMD_SIZE_2M - 1))
+#define ALIGN_DOWN_2M(x) ((x) & ~(PMD_SIZE_2M - 1))
 
 static inline bool streq(const char *a, const char *b)
 {

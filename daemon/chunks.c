@@ -150,9 +150,52 @@ int chunk_table_huge_addrs(const struct chunk_table *t, uint64_t **ret, size_t *
 	return 0;
 }
 
+void chunk_table_set_notes(struct chunk_table *t, struct scan_skipped *skipped, size_t n_skipped,
+			   struct scan_sparse *sparse, size_t n_sparse)
+{
+	free(t->skipped);
+	free(t->sparse);
+	t->skipped = skipped;
+	t->n_skipped = n_skipped;
+	t->sparse = sparse;
+	t->n_sparse = n_sparse;
+}
+
+const struct scan_sparse *chunk_table_find_sparse(const struct chunk_table *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->n_sparse;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->sparse[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo < t->n_sparse && t->sparse[lo].addr == addr) ? &t->sparse[lo] : NULL;
+}
+
+const struct scan_skipped *chunk_table_find_skipped(const struct chunk_table *t, uint64_t addr)
+{
+	for (size_t i = 0; i < t->n_skipped; i++)
+		if (t->skipped[i].start <= addr && addr < t->skipped[i].end)
+			return &t->skipped[i];
+	return NULL;
+}
+
+const struct scan_area *chunk_table_find_area(const struct chunk_table *t, uint64_t addr)
+{
+	for (size_t i = 0; i < t->n_areas; i++)
+		if (t->areas[i].start <= addr && addr < t->areas[i].end)
+			return &t->areas[i];
+	return NULL;
+}
+
 void chunk_table_free(struct chunk_table *t)
 {
 	free(t->areas);
 	free(t->chunks);
+	free(t->skipped);
+	free(t->sparse);
 	memset(t, 0, sizeof(*t));
 }

@@ -38,6 +38,11 @@ struct chunk_table {
 	size_t n_areas;
 	struct chunk *chunks; /* sorted by addr */
 	size_t n_chunks;
+	/* What the last scan left out, for thpctl why (sorted by address) */
+	struct scan_skipped *skipped; /* mappings without a candidate area */
+	size_t n_skipped;
+	struct scan_sparse *sparse; /* chunks below min_present */
+	size_t n_sparse;
 };
 
 struct merge_stats {
@@ -62,6 +67,20 @@ int chunk_table_merge(struct chunk_table *t, uint64_t now, const struct scan_are
 /* The addresses of the chunks in state huge, sorted (*ret NULL if none; the
  * caller frees it). Returns 0 or -ENOMEM. */
 int chunk_table_huge_addrs(const struct chunk_table *t, uint64_t **ret, size_t *n);
+
+/* Replace the notes of what the last scan left out; takes ownership of the
+ * arrays (freed by the next call or chunk_table_free). */
+void chunk_table_set_notes(struct chunk_table *t, struct scan_skipped *skipped, size_t n_skipped,
+			   struct scan_sparse *sparse, size_t n_sparse);
+
+/* The sparse chunk at addr, or NULL. */
+const struct scan_sparse *chunk_table_find_sparse(const struct chunk_table *t, uint64_t addr);
+
+/* The skipped mapping holding addr, or NULL. */
+const struct scan_skipped *chunk_table_find_skipped(const struct chunk_table *t, uint64_t addr);
+
+/* The candidate area holding addr, or NULL. */
+const struct scan_area *chunk_table_find_area(const struct chunk_table *t, uint64_t addr);
 
 /* Binary search by address; NULL if absent. */
 struct chunk *chunk_table_find(struct chunk_table *t, uint64_t addr);

@@ -255,6 +255,63 @@ static int read_stat(int proc_fd, pid_t pid, struct proc_stat *ps)
 	return r;
 }
 
+int proc_look(pid_t pid, struct proc_look *out)
+{
+	struct proc_stat ps;
+	struct proc_status st;
+	struct ident e = {0};
+	char path[32], *buf;
+	size_t len;
+	int proc_fd, dfd = -1, r;
+
+	*out = (struct proc_look){.thp_enabled = -1};
+	proc_fd = open("/proc", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (proc_fd < 0)
+		return -errno;
+	r = read_stat(proc_fd, pid, &ps);
+	if (r < 0)
+		goto out;
+	snprintf(path, sizeof(path), "%d", (int)pid);
+	dfd = openat(proc_fd, path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = read_file_at(dfd, "status", &buf, &len);
+	if (r < 0)
+		goto out;
+	r = status_parse(buf, len, &st);
+	free(buf);
+	if (r < 0)
+		goto out;
+	out->state = ps.state;
+	snprintf(out->comm, sizeof(out->comm), "%s", ps.comm);
+	out->uid = st.uid;
+	out->has_owner = has_owner(dfd, &st);
+	out->thp_enabled = st.thp_enabled;
+	out->anon_bytes = st.rss_anon;
+	(void)read_full_identity(pid, dfd, &e);
+	out->kthread = e.kthread || ps.vsize == 0;
+	out->exe = e.exe;
+	out->unit = e.unit;
+	out->cgroup = e.cgroup;
+	out->memcg = e.memcg;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	close(proc_fd);
+	return r;
+}
+
+void proc_look_clear(struct proc_look *l)
+{
+	free(l->exe);
+	free(l->unit);
+	free(l->cgroup);
+	free(l->memcg);
+	l->exe = l->unit = l->cgroup = l->memcg = NULL;
+}
+
 static bool push_found(struct discover_job *job, struct discovered *d)
 {
 	if (grow_array((void **)&job->found, &job->cap_found, job->n_found + 1,

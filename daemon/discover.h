@@ -88,6 +88,24 @@ void discovered_clear(struct discovered *d);
  */
 bool proc_owned_by(pid_t pid, uid_t uid);
 
+/* One process as discovery sees it, read now (thpctl why). */
+struct proc_look {
+	char state;	 /* /proc/PID/stat's: Z and X are exited */
+	bool kthread;	 /* no exe: a kernel thread (or exiting) */
+	bool has_owner;	 /* see struct discovered */
+	int thp_enabled; /* status THP_enabled: 1, 0 (prctl), -1 absent */
+	uid_t uid;
+	uint64_t anon_bytes;
+	char comm[64];
+	char *exe, *unit, *cgroup, *memcg; /* NULL when unknown */
+};
+
+/* Read pid's identity (stat, status, exe, cgroup: a few small reads, as
+ * proc_owned_by). Returns 0 or a negative errno (-ENOENT/-ESRCH: no such
+ * process); clear with proc_look_clear() either way. */
+int proc_look(pid_t pid, struct proc_look *out);
+void proc_look_clear(struct proc_look *l);
+
 /*
  * Proc connector: a netlink socket that reports exec events. Before Linux
  * 6.6 it needs CAP_NET_ADMIN; returns the fd (non-blocking) or a negative

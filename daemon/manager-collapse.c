@@ -58,6 +58,7 @@ static void pause_memcg(struct manager *m, struct target *t, uint64_t now)
 		HASH_ADD_KEYPTR(hh, m->memcg_pauses, mp->path, strlen(mp->path), mp);
 	}
 	m->counters.ebusy_pauses++;
+	m->state_dirty = true;
 	pause_set(&mp->pause, now, dur, EBUSY);
 	manager_emit(m,
 		     &(struct manager_event){.type = MANAGER_EVENT_PAUSE,
@@ -82,6 +83,7 @@ static void pause_global_enomem(struct manager *m, struct target *t, uint64_t no
 	char d[32];
 
 	m->counters.enomem_pauses++;
+	m->state_dirty = true;
 	pause_set(&m->enomem_pause, now, dur, ENOMEM);
 	manager_emit(m,
 		     &(struct manager_event){.type = MANAGER_EVENT_PAUSE,
@@ -358,6 +360,19 @@ static void log_chunk_result(struct target *t, uint64_t addr, enum collapse_clas
 			c ? chunk_state_name(c->retry.state) : "gone", c ? c->retry.attempts : 0);
 }
 
+/* A collapse made c huge: its area's figures as the next scan will see them
+ * (an idle target is not rescanned soon, and show reads these). */
+static void area_now_huge(struct target *t, struct chunk *c)
+{
+	struct scan_area *a = &t->table.areas[c->area];
+	uint64_t filled = (uint64_t)(PAGES_PER_PMD - MIN(c->present, PAGES_PER_PMD)) * PAGE_SIZE_4K;
+
+	a->huge += PMD_SIZE_2M;
+	a->resident += filled;
+	t->resident_bytes += filled;
+	c->present = PAGES_PER_PMD;
+}
+
 /* Apply one job's results; returns false if the target was removed. */
 static bool apply_results(struct manager *m, struct target *t, struct collapse_job *job)
 {
@@ -374,6 +389,8 @@ static bool apply_results(struct manager *m, struct target *t, struct collapse_j
 			c->in_flight = false;
 			if (e == 0)
 				c->maybe_huge = false;
+			if (grew)
+				area_now_huge(t, c);
 		}
 		if (e == COLLAPSE_NOT_TRIED) {
 			tb_refund(&m->global_tb, PMD_SIZE_2M);

@@ -57,6 +57,10 @@ static void apply_scan(struct manager *m, struct target *t, struct scan_job *job
 		log_ratelimited(LOG_ERR, NULL, "out of memory merging scan of %d", (int)t->pid);
 		return;
 	}
+	chunk_table_set_notes(&t->table, job->skipped, job->n_skipped, job->sparse, job->n_sparse);
+	job->skipped = NULL;
+	job->sparse = NULL;
+	job->n_skipped = job->n_sparse = 0;
 	for (size_t i = 0; i < t->table.n_areas; i++)
 		resident += t->table.areas[i].resident;
 	t->resident_bytes = resident;
@@ -64,6 +68,7 @@ static void apply_scan(struct manager *m, struct target *t, struct scan_job *job
 	t->huge_bytes = job->huge_bytes;
 	t->maps_hash = job->maps_hash;
 	m->counters.splits += ms.split;
+	m->state_dirty |= ms.split > 0;
 	if (ms.split)
 		log_debug("target %d: %zu collapsed chunks were split again", (int)t->pid,
 			  ms.split);

@@ -109,6 +109,7 @@ int manager_pause(struct manager *m, pid_t pid, bool by_privileged)
 		m->operator_paused = true;
 		log_notice("all collapsing paused by operator");
 	}
+	m->state_dirty = true;
 	manager_emit(m, &(struct manager_event){.type = MANAGER_EVENT_PAUSE, .reason = "operator"},
 		     t);
 	return 0;
@@ -137,6 +138,7 @@ int manager_resume(struct manager *m, pid_t pid, bool by_privileged)
 		m->operator_paused = false;
 		log_notice("collapsing resumed by operator");
 	}
+	m->state_dirty = true;
 	manager_emit(m, &(struct manager_event){.type = MANAGER_EVENT_RESUME, .reason = "operator"},
 		     t);
 	manager_schedule_kick(m, now_usec());

@@ -39,6 +39,7 @@ const char *manager_event_type_name(enum manager_event_type t)
 	    [MANAGER_EVENT_PAUSE] = "pause",
 	    [MANAGER_EVENT_RESUME] = "resume",
 	    [MANAGER_EVENT_RELOAD] = "reload",
+	    [MANAGER_EVENT_RELOAD_FAILED] = "reload-failed",
 	};
 	return t < ARRAY_SIZE(names) ? names[t] : "unknown";
 }
@@ -416,6 +417,8 @@ static int reload_apply(struct manager *m, int r, struct thpd_config *cfg,
 {
 	struct log_ctx ctx = {.message_id = MID_RELOAD};
 
+	/* The state file keeps the counters: "when something changes". */
+	m->state_dirty = true;
 	if (r < 0) {
 		m->counters.reload_failures++;
 		if (diags->n)
@@ -425,12 +428,16 @@ static int reload_apply(struct manager *m, int r, struct thpd_config *cfg,
 		else
 			snprintf(m->reload_error, sizeof(m->reload_error), "%s", strerror(-r));
 		log_ctx_msg(LOG_ERR, &ctx,
-			    "reload of %s failed (%zu problems); keeping the old "
+			    "reload of %s failed (%zu problem%s); keeping the old "
 			    "policy",
-			    m->config_path, diags->n);
+			    m->config_path, diags->n, diags->n == 1 ? "" : "s");
 		for (size_t i = 0; i < diags->n; i++)
 			log_error("%s:%u:%u: %s", diags->v[i].file, diags->v[i].line,
 				  diags->v[i].col, diags->v[i].msg);
+		manager_emit(m,
+			     &(struct manager_event){.type = MANAGER_EVENT_RELOAD_FAILED,
+						     .reason = m->reload_error},
+			     NULL);
 		return r;
 	}
 	struct config_ref *ref = config_ref_new(cfg);

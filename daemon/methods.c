@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "methods.h"
+#include "methods-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 
 #include "build-config.h"
 #include "config-json.h"
@@ -44,30 +46,21 @@ static const char varlink_service_idl[] =
     "error PermissionDenied ()\n"
     "error ExpectedMore ()\n";
 
-struct call {
-	struct manager *m;
-	const struct kernel_features *features; /* never NULL here */
-	const struct peer *peer;
-	json_t *params; /* never NULL here */
-	const struct call_flags *flags;
-	struct method_reply *reply;
-};
-
 struct method {
 	const char *name;
 	void (*fn)(struct call *c);
 	bool privileged;
 };
 
-static void reply_error(struct call *c, const char *error, json_t *params)
+void methods_reply_error(struct call *c, const char *error, json_t *params)
 {
 	c->reply->error = error;
 	c->reply->parameters = params;
 }
 
-static void reply_invalid(struct call *c, const char *what)
+void methods_reply_invalid(struct call *c, const char *what)
 {
-	reply_error(c, VARLINK_ERR_INVALID_PARAM, json_pack("{s:s}", "parameter", what));
+	methods_reply_error(c, VARLINK_ERR_INVALID_PARAM, json_pack("{s:s}", "parameter", what));
 }
 
 /*
@@ -76,7 +69,7 @@ static void reply_invalid(struct call *c, const char *what)
  * type (types: one per known field; JSON_TRUE for a boolean), else the first
  * known one (required and missing).
  */
-static void reply_bad_params(struct call *c, const char *const *known, const json_type *types)
+void methods_reply_bad_params(struct call *c, const char *const *known, const json_type *types)
 {
 	const char *key;
 	json_t *v;
@@ -87,15 +80,15 @@ static void reply_bad_params(struct call *c, const char *const *known, const jso
 		for (const char *const *k = known; *k; k++)
 			ok = ok || streq(*k, key);
 		if (!ok)
-			return reply_invalid(c, key);
+			return methods_reply_invalid(c, key);
 	}
 	for (size_t i = 0; known[i]; i++) {
 		v = json_object_get(c->params, known[i]);
 		bool is_bool = types[i] == JSON_TRUE || types[i] == JSON_FALSE;
 		if (v && (is_bool ? !json_is_boolean(v) : json_typeof(v) != types[i]))
-			return reply_invalid(c, known[i]);
+			return methods_reply_invalid(c, known[i]);
 	}
-	reply_invalid(c, known[0]);
+	methods_reply_invalid(c, known[0]);
 }
 
 /* Strict: unknown fields are errors. Returns false after replying. */
@@ -103,7 +96,7 @@ static bool no_params(struct call *c)
 {
 	if (json_object_size(c->params) == 0)
 		return true;
-	reply_invalid(c, json_object_iter_key(json_object_iter(c->params)));
+	methods_reply_invalid(c, json_object_iter_key(json_object_iter(c->params)));
 	return false;
 }
 
@@ -111,7 +104,7 @@ static bool no_params(struct call *c)
  * set-uid/set-gid, dumpable, as ptrace(2) would ask. The discovery's answer
  * (has_owner) is checked again now: a process may have made itself
  * non-dumpable since. */
-static bool can_see(const struct peer *p, const struct target *t)
+bool methods_can_see(const struct peer *p, const struct target *t)
 {
 	return p->privileged || (t->has_owner && p->uid == t->uid && proc_owned_by(t->pid, p->uid));
 }
@@ -152,7 +145,7 @@ static size_t utf8_len(const unsigned char *s)
  * strings are UTF-8 (json_string() refuses the rest), so bytes that are not
  * become U+FFFD. NULL only when out of memory.
  */
-static json_t *text_json(const char *s)
+json_t *methods_text_json(const char *s)
 {
 	json_t *j = json_string(s);
 	char *buf, *o;
@@ -182,10 +175,10 @@ static json_t *text_json(const char *s)
 
 static json_t *nullable_string(const char *s)
 {
-	return s ? text_json(s) : json_null();
+	return s ? methods_text_json(s) : json_null();
 }
 
-static json_t *errno_name(int err)
+json_t *methods_errno_name(int err)
 {
 	const char *n = err ? strerrorname_np(err) : NULL;
 	return n ? json_string(n) : json_null();
@@ -211,14 +204,14 @@ static json_t *target_summary_json(const struct target *t)
 	for (int s = 0; s < CHUNK_STATE_MAX; s++)
 		json_object_set_new(chunks, chunk_state_name((enum chunk_state)s),
 				    json_integer((json_int_t)by_state[s]));
-	return json_pack("{s:i, s:o, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s}", "pid",
-			 (int)t->pid, "comm", text_json(t->comm ? t->comm : ""), "uid",
-			 (json_int_t)t->uid, "policy", t->policy ? t->policy->name : "", "state",
-			 target_state_name(t->state), "anon_bytes", (json_int_t)t->anon_bytes,
-			 "huge_bytes", (json_int_t)t->huge_bytes, "resident_bytes",
-			 (json_int_t)t->resident_bytes, "collapsed_bytes",
-			 (json_int_t)t->collapsed_bytes, "chunks", chunks, "last_errno",
-			 errno_name(t->last_err), "hotness", hotness_source_name(t->hot_source));
+	return json_pack(
+	    "{s:i, s:o, s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s}", "pid", (int)t->pid,
+	    "comm", methods_text_json(t->comm ? t->comm : ""), "uid", (json_int_t)t->uid, "policy",
+	    t->policy ? t->policy->name : "", "state", target_state_name(t->state), "anon_bytes",
+	    (json_int_t)t->anon_bytes, "huge_bytes", (json_int_t)t->huge_bytes, "resident_bytes",
+	    (json_int_t)t->resident_bytes, "collapsed_bytes", (json_int_t)t->collapsed_bytes,
+	    "chunks", chunks, "last_errno", methods_errno_name(t->last_err), "hotness",
+	    hotness_source_name(t->hot_source));
 }
 
 static json_t *chunk_json(const struct chunk *ch, uint64_t now)
@@ -230,9 +223,9 @@ static json_t *chunk_json(const struct chunk *ch, uint64_t now)
 		retry_in = json_real(r->next_usec > now ? (double)(r->next_usec - now) / 1e6 : 0);
 	return json_pack("{s:I, s:i, s:s, s:i, s:o, s:o, s:i, s:f}", "addr", (json_int_t)ch->addr,
 			 "present", (int)ch->present, "state", chunk_state_name(r->state),
-			 "attempts", (int)r->attempts, "last_errno", errno_name(r->last_err),
-			 "retry_in_sec", retry_in, "splits", (int)ch->splits, "hot_percent",
-			 ch->hot_bp / 100.0);
+			 "attempts", (int)r->attempts, "last_errno",
+			 methods_errno_name(r->last_err), "retry_in_sec", retry_in, "splits",
+			 (int)ch->splits, "hot_percent", ch->hot_bp / 100.0);
 }
 
 /* GetTarget's chunk pages: chunk_limit by default and at most. */
@@ -271,14 +264,14 @@ static void chunk_page_json(const struct target *t, size_t off, size_t limit, js
 
 static json_t *target_json(const struct target *t)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o, s:I, s:I}", "summary",
-			 target_summary_json(t), "exe", nullable_string(t->exe), "unit",
-			 nullable_string(t->unit), "cgroup", nullable_string(t->cgroup),
-			 "memory_cgroup", nullable_string(t->memcg), "scans", (int)t->scans,
-			 "full_scans", (int)t->full_scans, "attempts", (json_int_t)t->attempts,
-			 "by_result", by_result_json(t->by_class), "areas_total",
-			 (json_int_t)t->table.n_areas, "chunks_total",
-			 (json_int_t)t->table.n_chunks);
+	return json_pack(
+	    "{s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o, s:I, s:I, s:I}", "summary",
+	    target_summary_json(t), "exe", nullable_string(t->exe), "unit",
+	    nullable_string(t->unit), "cgroup", nullable_string(t->cgroup), "memory_cgroup",
+	    nullable_string(t->memcg), "scans", (int)t->scans, "full_scans", (int)t->full_scans,
+	    "attempts", (json_int_t)t->attempts, "by_result", by_result_json(t->by_class),
+	    "areas_total", (json_int_t)t->table.n_areas, "chunks_total",
+	    (json_int_t)t->table.n_chunks, "sparse_chunks", (json_int_t)t->table.n_sparse);
 }
 
 /* Does the peer see a target in this memory cgroup? (An EBUSY pause names
@@ -288,7 +281,7 @@ static bool can_see_memcg(const struct manager *m, const struct peer *peer, cons
 	if (peer->privileged)
 		return true;
 	for (const struct target *t = manager_targets(m); t; t = t->hh.next)
-		if (can_see(peer, t) && t->memcg && streq(t->memcg, memcg))
+		if (methods_can_see(peer, t) && t->memcg && streq(t->memcg, memcg))
 			return true;
 	return false;
 }
@@ -311,7 +304,7 @@ static json_t *pauses_json(const struct manager *m, const struct peer *peer, uin
 		if (pause_active(&p->pause, now) && can_see_memcg(m, peer, p->path))
 			json_array_append_new(
 			    a, json_pack("{s:s, s:o, s:f}", "reason", "ebusy", "cgroup",
-					 text_json(p->path), "remaining_sec",
+					 methods_text_json(p->path), "remaining_sec",
 					 (double)(p->pause.until_usec - now) / 1e6));
 	return a;
 }
@@ -346,7 +339,7 @@ static json_t *waiting_json(const struct manager *m, const struct peer *peer)
 	json_t *a = json_array();
 
 	for (const struct target *t = manager_targets(m); t; t = t->hh.next) {
-		if (!can_see(peer, t))
+		if (!methods_can_see(peer, t))
 			continue;
 		for (size_t i = 0; i < t->table.n_chunks; i++) {
 			const struct chunk_retry *r = &t->table.chunks[i].retry;
@@ -361,7 +354,7 @@ static json_t *waiting_json(const struct manager *m, const struct peer *peer)
 			if (n[k][e])
 				json_array_append_new(a, json_pack("{s:s, s:o, s:I}", "state",
 								   chunk_state_name(states[k]),
-								   "errno", errno_name(e),
+								   "errno", methods_errno_name(e),
 								   "chunks", (json_int_t)n[k][e]));
 	return a;
 }
@@ -378,7 +371,7 @@ static void m_get_status(struct call *c)
 	/* A user without privilege counts only the targets they may see. */
 	size_t n_targets = 0;
 	for (const struct target *t = manager_targets(c->m); t; t = t->hh.next)
-		n_targets += can_see(c->peer, t);
+		n_targets += methods_can_see(c->peer, t);
 	uname(&u);
 	c->reply->parameters = json_pack(
 	    "{s:s, s:f, s:s, s:s, s:i, s:i, s:i, s:I, s:{s:I, s:I}, s:o, s:o, s:{s:s, s:s}}",
@@ -402,7 +395,7 @@ static void m_list_targets(struct call *c)
 		return;
 	}
 	for (const struct target *t = manager_targets(c->m); t; t = t->hh.next)
-		if (can_see(c->peer, t))
+		if (methods_can_see(c->peer, t))
 			json_array_append_new(a, target_summary_json(t));
 	c->reply->parameters = json_pack("{s:o}", "targets", a);
 }
@@ -411,25 +404,36 @@ static void m_get_target(struct call *c)
 {
 	json_error_t err;
 	json_int_t pid, off = 0, limit = CHUNK_PAGE_MAX;
-	int want_chunks = 0;
+	int want_chunks = 0, want_areas = 0;
 
-	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:I, s?b, s?I, s?I}", "pid", &pid,
-			   "chunks", &want_chunks, "chunk_offset", &off, "chunk_limit", &limit) < 0)
-		return reply_bad_params(
-		    c, (const char *const[]){"pid", "chunks", "chunk_offset", "chunk_limit", NULL},
-		    (const json_type[]){JSON_INTEGER, JSON_TRUE, JSON_INTEGER, JSON_INTEGER});
+	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:I, s?b, s?I, s?I, s?b}", "pid", &pid,
+			   "chunks", &want_chunks, "chunk_offset", &off, "chunk_limit", &limit,
+			   "areas", &want_areas) < 0)
+		return methods_reply_bad_params(
+		    c,
+		    (const char *const[]){"pid", "chunks", "chunk_offset", "chunk_limit", "areas",
+					  NULL},
+		    (const json_type[]){JSON_INTEGER, JSON_TRUE, JSON_INTEGER, JSON_INTEGER,
+					JSON_TRUE});
 	if (off < 0)
-		return reply_invalid(c, "chunk_offset");
+		return methods_reply_invalid(c, "chunk_offset");
 	if (limit < 1 || limit > CHUNK_PAGE_MAX)
-		return reply_invalid(c, "chunk_limit");
+		return methods_reply_invalid(c, "chunk_limit");
 	const struct target *t =
 	    pid > 0 && pid <= INT32_MAX ? manager_find_target(c->m, (pid_t)pid) : NULL;
 	/* Another user's target is reported as absent: no probing. */
-	if (!t || !can_see(c->peer, t))
-		return reply_error(c, THPD_ERR_NO_SUCH_TARGET, json_pack("{s:I}", "pid", pid));
+	if (!t || !methods_can_see(c->peer, t))
+		return methods_reply_error(c, THPD_ERR_NO_SUCH_TARGET,
+					   json_pack("{s:I}", "pid", pid));
 	json_t *o = target_json(t);
 	json_t *params =
 	    json_pack("{s:o, s:I}", "target", o, "chunks_total", (json_int_t)t->table.n_chunks);
+	if (want_areas && !want_chunks && o) {
+		json_t *areas = json_array();
+		for (size_t i = 0; i < t->table.n_areas && i < CHUNK_PAGE_MAX; i++)
+			json_array_append_new(areas, area_json(&t->table.areas[i]));
+		json_object_set_new(o, "areas", areas);
+	}
 	if (want_chunks && o && params) {
 		size_t n = t->table.n_chunks, next = (size_t)off + (size_t)limit;
 		chunk_page_json(t, (size_t)off, (size_t)limit, o);
@@ -537,15 +541,15 @@ static void m_get_interface_description(struct call *c)
 	const char *iface;
 
 	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:s}", "interface", &iface) < 0)
-		return reply_bad_params(c, (const char *const[]){"interface", NULL},
-					(const json_type[]){JSON_STRING});
+		return methods_reply_bad_params(c, (const char *const[]){"interface", NULL},
+						(const json_type[]){JSON_STRING});
 	if (streq(iface, THPD_INTERFACE))
 		c->reply->parameters = json_pack("{s:s}", "description", thpd_varlink_idl);
 	else if (streq(iface, VARLINK_SERVICE_INTERFACE))
 		c->reply->parameters = json_pack("{s:s}", "description", varlink_service_idl);
 	else
-		reply_error(c, VARLINK_ERR_INTERFACE_NOT_FOUND,
-			    json_pack("{s:s}", "interface", iface));
+		methods_reply_error(c, VARLINK_ERR_INTERFACE_NOT_FOUND,
+				    json_pack("{s:s}", "interface", iface));
 }
 
 /* A target the peer may see and steer, or an error reply (NULL). */
@@ -555,8 +559,8 @@ static struct target *steerable_target(struct call *c, json_int_t pid)
 	    pid > 0 && pid <= INT32_MAX ? manager_find_target(c->m, (pid_t)pid) : NULL;
 
 	/* Another user's target is reported as absent: no probing. */
-	if (!t || !can_see(c->peer, t)) {
-		reply_error(c, THPD_ERR_NO_SUCH_TARGET, json_pack("{s:I}", "pid", pid));
+	if (!t || !methods_can_see(c->peer, t)) {
+		methods_reply_error(c, THPD_ERR_NO_SUCH_TARGET, json_pack("{s:I}", "pid", pid));
 		return NULL;
 	}
 	return t;
@@ -570,11 +574,11 @@ static void m_collapse(struct call *c)
 
 	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s:I, s?I, s?I}", "pid", &pid, "start",
 			   &start, "end", &end) < 0)
-		return reply_bad_params(
+		return methods_reply_bad_params(
 		    c, (const char *const[]){"pid", "start", "end", NULL},
 		    (const json_type[]){JSON_INTEGER, JSON_INTEGER, JSON_INTEGER});
 	if (start < 0 || end < 0 || (end && end <= start))
-		return reply_invalid(c, "end");
+		return methods_reply_invalid(c, "end");
 	struct target *t = steerable_target(c, pid);
 	if (!t)
 		return;
@@ -584,8 +588,8 @@ static void m_collapse(struct call *c)
 		const char *state = manager_pause_reason(c->m, now_usec(), &until)
 					? "daemon-paused"
 					: target_state_name(t->state);
-		return reply_error(c, THPD_ERR_TARGET_NOT_ACTIVE,
-				   json_pack("{s:I, s:s}", "pid", pid, "state", state));
+		return methods_reply_error(c, THPD_ERR_TARGET_NOT_ACTIVE,
+					   json_pack("{s:I, s:s}", "pid", pid, "state", state));
 	}
 	c->reply->parameters = json_pack("{s:i}", "chunks", n < 0 ? 0 : n);
 }
@@ -596,19 +600,19 @@ static void pause_or_resume(struct call *c, int (*fn)(struct manager *, pid_t, b
 	json_int_t pid = 0;
 
 	if (json_unpack_ex(c->params, &err, JSON_STRICT, "{s?I}", "pid", &pid) < 0)
-		return reply_bad_params(c, (const char *const[]){"pid", NULL},
-					(const json_type[]){JSON_INTEGER});
+		return methods_reply_bad_params(c, (const char *const[]){"pid", NULL},
+						(const json_type[]){JSON_INTEGER});
 	if (pid == 0) {
 		if (!c->peer->privileged)
-			return reply_error(c, VARLINK_ERR_PERMISSION, NULL);
+			return methods_reply_error(c, VARLINK_ERR_PERMISSION, NULL);
 		fn(c->m, 0, true);
 		return;
 	}
 	struct target *t = steerable_target(c, pid);
 	if (t && fn(c->m, t->pid, c->peer->privileged) == -EPERM)
-		reply_error(c, VARLINK_ERR_PERMISSION,
-			    json_pack("{s:I, s:s}", "pid", (json_int_t)t->pid, "reason",
-				      "paused by root or group thpd"));
+		methods_reply_error(c, VARLINK_ERR_PERMISSION,
+				    json_pack("{s:I, s:s}", "pid", (json_int_t)t->pid, "reason",
+					      "paused by root or group thpd"));
 }
 
 static void m_pause(struct call *c)
@@ -635,25 +639,32 @@ static void m_monitor(struct call *c)
 	if (!no_params(c))
 		return;
 	if (!c->flags->more)
-		return reply_error(c, VARLINK_ERR_EXPECTED_MORE, NULL);
+		return methods_reply_error(c, VARLINK_ERR_EXPECTED_MORE, NULL);
 	c->reply->subscribe = true;
 	c->reply->parameters = json_pack("{s:s}", "type", "subscribed");
 }
 
 bool methods_event_visible(const struct peer *peer, const struct manager_event *ev)
 {
+	/* A failed reload names a line of root's policy file. */
+	if (ev->type == MANAGER_EVENT_RELOAD_FAILED)
+		return peer->privileged;
 	return peer->privileged || !ev->has_target || (ev->has_owner && ev->uid == peer->uid);
 }
 
 json_t *methods_event_json(const struct manager_event *ev)
 {
+	struct timespec now;
 	json_t *o = json_pack("{s:s}", "type", manager_event_type_name(ev->type));
 
 	if (!o)
 		return NULL;
+	/* Built as the event happens (the control layer's sink): its time. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	json_object_set_new(o, "time", json_real((double)now.tv_sec + now.tv_nsec / 1e9));
 	if (ev->has_target) {
 		json_object_set_new(o, "pid", json_integer(ev->pid));
-		json_object_set_new(o, "comm", text_json(ev->comm ? ev->comm : ""));
+		json_object_set_new(o, "comm", methods_text_json(ev->comm ? ev->comm : ""));
 		if (ev->policy)
 			json_object_set_new(o, "policy", json_string(ev->policy));
 	}
@@ -662,7 +673,7 @@ json_t *methods_event_json(const struct manager_event *ev)
 	if (ev->cgroup)
 		json_object_set_new(o, "cgroup", json_string(ev->cgroup));
 	if (ev->err)
-		json_object_set_new(o, "errno", errno_name(ev->err));
+		json_object_set_new(o, "errno", methods_errno_name(ev->err));
 	if (ev->type == MANAGER_EVENT_COLLAPSE_ERROR)
 		json_object_set_new(o, "addr", json_integer((json_int_t)ev->addr));
 	if (ev->type == MANAGER_EVENT_COLLAPSE_DONE) {
@@ -688,6 +699,7 @@ static const struct method method_table[] = {
     {THPD_METHOD_RESUME, m_resume, false},
     {THPD_METHOD_GET_POLICY, m_get_policy, false},
     {THPD_METHOD_MONITOR, m_monitor, false},
+    {THPD_METHOD_WHY, methods_why, false},
 };
 
 int methods_call(struct manager *m, const struct kernel_features *features, const struct peer *peer,
@@ -721,13 +733,13 @@ int methods_call(struct manager *m, const struct kernel_features *features, cons
 		if (!streq(x->name, method))
 			continue;
 		if (x->privileged && !peer->privileged)
-			reply_error(&c, VARLINK_ERR_PERMISSION, NULL);
+			methods_reply_error(&c, VARLINK_ERR_PERMISSION, NULL);
 		else
 			x->fn(&c);
 		json_decref(owned);
 		return 0;
 	}
-	reply_error(&c, VARLINK_ERR_METHOD_NOT_FOUND, json_pack("{s:s}", "method", method));
+	methods_reply_error(&c, VARLINK_ERR_METHOD_NOT_FOUND, json_pack("{s:s}", "method", method));
 	json_decref(owned);
 	return 0;
 }

@@ -22,5 +22,13 @@ struct proc_identity {
  * non-empty list). */
 bool policy_matches(const struct policy *p, const struct proc_identity *id);
 
+/*
+ * Why p does not match id: the first condition that fails, in words
+ * ("comm 'sleep' matches none of redis-server, memcached"), written to buf;
+ * NULL if p matches. Pure.
+ */
+const char *policy_mismatch(const struct policy *p, const struct proc_identity *id, char *buf,
+			    size_t len);
+
 /* First policy that matches (may be an ignore policy), or NULL. */
 const struct policy *policy_find(const struct thpd_config *cfg, const struct proc_identity *id);

@@ -16,9 +16,6 @@
 #include "units.h"
 #include "util.h"
 
-#define ALIGN_UP_2M(x)	 (((x) + PMD_SIZE_2M - 1) & ~(PMD_SIZE_2M - 1))
-#define ALIGN_DOWN_2M(x) ((x) & ~(PMD_SIZE_2M - 1))
-
 /* Flags that only smaps can tell; carried over between cheap scans. */
 #define SMAPS_ONLY_FLAGS (VMA_HG | VMA_NH | VMA_THP_ELIGIBLE | VMA_SPECIAL | VMA_HAS_SMAPS)
 
@@ -33,12 +30,14 @@ uint64_t scan_hash(const char *buf, size_t len)
 	return h ? h : 1;
 }
 
-bool scan_area_eligible(uint32_t f, bool have_smaps, bool shmem, bool thp_always)
+int scan_area_skip(uint32_t f, bool have_smaps, bool shmem, bool thp_always)
 {
-	if (f & (VMA_SPECIAL | VMA_NH))
-		return false;
+	if (f & VMA_SPECIAL)
+		return SKIP_SPECIAL;
+	if (f & VMA_NH)
+		return SKIP_NOHUGEPAGE;
 	if (!(f & VMA_ANON) && !(shmem && (f & VMA_SHMEM)))
-		return false;
+		return (f & VMA_SHMEM) ? SKIP_SHARED : SKIP_FILE;
 	/*
 	 * THPeligible applies the sysfs mode: in "madvise" mode it is 0 for every
 	 * area without MADV_HUGEPAGE, yet MADV_COLLAPSE ignores the mode. So it
@@ -46,8 +45,25 @@ bool scan_area_eligible(uint32_t f, bool have_smaps, bool shmem, bool thp_always
 	 * (Maps-only scans carry the flags of the last smaps read.)
 	 */
 	if (have_smaps && (thp_always || (f & VMA_HG)) && !(f & VMA_THP_ELIGIBLE))
-		return false;
-	return true;
+		return SKIP_NOT_ELIGIBLE;
+	return -1;
+}
+
+bool scan_area_eligible(uint32_t f, bool have_smaps, bool shmem, bool thp_always)
+{
+	return scan_area_skip(f, have_smaps, shmem, thp_always) < 0;
+}
+
+/* Remember a mapping without a candidate area (bounded; see SCAN_MAX_SKIPPED). */
+static int note_skipped(struct scan_job *job, size_t *cap, const struct vma *v, int why)
+{
+	if (job->n_skipped >= SCAN_MAX_SKIPPED)
+		return 0;
+	if (grow_array((void **)&job->skipped, cap, job->n_skipped + 1, sizeof(*job->skipped)) < 0)
+		return -ENOMEM;
+	job->skipped[job->n_skipped++] =
+	    (struct scan_skipped){.start = v->start, .end = v->end, .why = (uint8_t)why};
+	return 0;
 }
 
 static enum scan_status status_from_errno(int err)
@@ -156,7 +172,15 @@ static int infer_huge(struct scan_job *job, const struct vma *v, uint64_t astart
 	return 0;
 }
 
-static int add_area(struct scan_job *job, size_t *cap_areas, size_t *cap_chunks,
+static int note_sparse(struct scan_job *job, size_t *cap, uint64_t addr, uint16_t present)
+{
+	if (grow_array((void **)&job->sparse, cap, job->n_sparse + 1, sizeof(*job->sparse)) < 0)
+		return -ENOMEM;
+	job->sparse[job->n_sparse++] = (struct scan_sparse){.addr = addr, .present = present};
+	return 0;
+}
+
+static int add_area(struct scan_job *job, size_t *cap_areas, size_t *cap_chunks, size_t *cap_sparse,
 		    const struct vma *v, int pagemap_fd, struct pmd_stat **stats, size_t *cap_stats)
 {
 	uint64_t astart = ALIGN_UP_2M(v->start), aend = ALIGN_DOWN_2M(v->end);
@@ -197,8 +221,12 @@ static int add_area(struct scan_job *job, size_t *cap_areas, size_t *cap_chunks,
 		bool dense =
 		    s->present > 0 && (uint64_t)s->present * BP_PER_100 >=
 					  (uint64_t)job->params.min_present_bp * PAGES_PER_PMD;
-		if (!s->huge && !dense)
+		if (!s->huge && !dense) {
+			if (s->present &&
+			    note_sparse(job, cap_sparse, astart + i * PMD_SIZE_2M, s->present) < 0)
+				return -ENOMEM;
 			continue;
+		}
 		if (grow_array((void **)&job->chunks, cap_chunks, job->n_chunks + 1,
 			       sizeof(*job->chunks)) < 0)
 			return -ENOMEM;
@@ -240,6 +268,12 @@ static void sort_chunks(struct scan_job *job)
 		if (out == 0 || job->chunks[out - 1].addr != job->chunks[i].addr)
 			job->chunks[out++] = job->chunks[i];
 	job->n_chunks = out;
+}
+
+static int cmp_sparse_addr(const void *a, const void *b)
+{
+	const struct scan_sparse *x = a, *y = b;
+	return (x->addr > y->addr) - (x->addr < y->addr);
 }
 
 static void clear_refs(struct scan_job *job, int dfd)
@@ -309,7 +343,7 @@ static void scan_run(struct work *w, const atomic_bool *stop)
 	struct vma_list vmas = {0};
 	struct proc_status st;
 	struct pmd_stat *stats = NULL;
-	size_t cap_stats = 0, cap_areas = 0, cap_chunks = 0;
+	size_t cap_stats = 0, cap_areas = 0, cap_chunks = 0, cap_skipped = 0, cap_sparse = 0;
 	char path[64], *buf = NULL;
 	size_t len;
 	int dfd = -1, pagemap_fd = -1, r;
@@ -351,16 +385,24 @@ static void scan_run(struct work *w, const atomic_bool *stop)
 	}
 	for (size_t i = 0; i < vmas.n && !atomic_load(stop); i++) {
 		const struct vma *v = &vmas.v[i];
-		if (!scan_area_eligible(v->flags, job->did_smaps, job->params.shmem,
-					job->params.thp_always))
+		int skip = scan_area_skip(v->flags, job->did_smaps, job->params.shmem,
+					  job->params.thp_always);
+		if (skip < 0 && ALIGN_UP_2M(v->start) >= ALIGN_DOWN_2M(v->end))
+			skip = SKIP_TOO_SMALL;
+		if (skip >= 0) {
+			r = note_skipped(job, &cap_skipped, v, skip);
+			if (r < 0)
+				goto fail;
 			continue;
-		if (ALIGN_UP_2M(v->start) >= ALIGN_DOWN_2M(v->end))
-			continue;
-		r = add_area(job, &cap_areas, &cap_chunks, v, pagemap_fd, &stats, &cap_stats);
+		}
+		r = add_area(job, &cap_areas, &cap_chunks, &cap_sparse, v, pagemap_fd, &stats,
+			     &cap_stats);
 		if (r < 0)
 			goto fail;
 	}
 	sort_chunks(job);
+	if (job->n_sparse > 1)
+		qsort(job->sparse, job->n_sparse, sizeof(*job->sparse), cmp_sparse_addr);
 	damon_step(job);
 	if (job->params.refs)
 		clear_refs(job, dfd);
@@ -425,6 +467,8 @@ void scan_job_free(struct scan_job *job)
 	free(job->prev_huge_owned);
 	free(job->areas);
 	free(job->chunks);
+	free(job->skipped);
+	free(job->sparse);
 	free(job->hot_regions);
 	free(job);
 }

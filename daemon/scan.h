@@ -37,6 +37,28 @@ struct scan_chunk {
 	bool maybe_huge; /* without PAGEMAP_SCAN: may be huge already (pmd_infer_huge) */
 };
 
+/* Why a mapping gave no candidate area (thpctl why). */
+enum scan_skip {
+	SKIP_SPECIAL,	   /* [vdso], [vvar], io or pfn mappings */
+	SKIP_NOHUGEPAGE,   /* VmFlags nh: MADV_NOHUGEPAGE */
+	SKIP_FILE,	   /* file-backed (page cache): MADV_COLLAPSE of files is not thpd's */
+	SKIP_SHARED,	   /* shared memory while the policy has shmem: false */
+	SKIP_NOT_ELIGIBLE, /* smaps THPeligible: 0 */
+	SKIP_TOO_SMALL,	   /* holds no whole 2 MiB-aligned chunk */
+};
+
+/* A mapping without a candidate area, and why. */
+struct scan_skipped {
+	uint64_t start, end;
+	uint8_t why; /* enum scan_skip */
+};
+
+/* A chunk of a candidate area with pages present, yet too few (min_present). */
+struct scan_sparse {
+	uint64_t addr;
+	uint16_t present;
+};
+
 struct scan_params {
 	bool shmem;
 	bool thp_always; /* sysfs mode "always": THPeligible is meaningful for all areas */
@@ -96,7 +118,16 @@ struct scan_job {
 	size_t n_areas;
 	struct scan_chunk *chunks; /* sorted by addr */
 	size_t n_chunks;
+	/* for thpctl why, sorted by address: */
+	struct scan_skipped *skipped; /* at most SCAN_MAX_SKIPPED */
+	size_t n_skipped;
+	struct scan_sparse *sparse;
+	size_t n_sparse;
 };
+
+/* Mappings without a candidate area remembered per scan (a process may have
+ * 65530): the rest are not named by thpctl why. */
+#define SCAN_MAX_SKIPPED 4096
 
 struct scan_job *scan_job_new(uint64_t target_id, pid_t pid, int pidfd, const struct scan_params *p,
 			      void (*done)(struct work *, bool, void *));
@@ -104,6 +135,9 @@ void scan_job_free(struct scan_job *job);
 
 /* Is this VMA a candidate area for the given params? (pure) */
 bool scan_area_eligible(uint32_t vma_flags, bool have_smaps, bool shmem, bool thp_always);
+/* Why not (an enum scan_skip), or -1 if it is one. Pure; the size is not
+ * looked at (SKIP_TOO_SMALL is the caller's). */
+int scan_area_skip(uint32_t vma_flags, bool have_smaps, bool shmem, bool thp_always);
 
 /* FNV-1a over a buffer (maps layout fingerprint). */
 uint64_t scan_hash(const char *buf, size_t len);

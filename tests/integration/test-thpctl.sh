@@ -59,7 +59,7 @@ wait_until 5 grep -q '^TIME  *TYPE  *PID  *COMM  *DETAILS$' "$MON_TXT" ||
 
 # ---- help ----
 expect 0 help
-for v in status targets show counters reload policy collapse pause resume monitor help; do
+for v in status targets show why counters reload policy collapse pause resume monitor help; do
 	grep -q "^  $v\b" <<<"$OUT" || fail "help does not list $v: $OUT"
 done
 expect 0 help collapse
@@ -118,8 +118,19 @@ expect 0 show "$cap"
 grep -q '^ *Policy: ctl-cap$' <<<"$OUT" || fail "show: $OUT"
 grep -q '^ *Command: thpt-ctl-cap$' <<<"$OUT" || fail "show: $OUT"
 has "Chunks:"
+has "1 area."
+[[ $OUT != *"16 chunks."* ]] || fail "show lists chunks without --chunks: $OUT"
+expect 0 show "$cap" --chunks
 has "16 chunks."
+expect 0 show "$cap" --chunks --state huge
+has "2 of 16 chunks."
+expect 2 show "$cap" --state huge
+err_has "add --chunks"
+expect 2 show "$cap" --chunks --state bogus
+err_has "unknown chunk state 'bogus'"
 expect 0 --json show "$cap"
+jcheck --argjson c "$cap" '.target.summary.pid == $c and (.target | has("chunks") | not) and (.target.areas | length) == 1 and .target.chunks_total == 16'
+expect 0 --json show "$cap" --chunks
 jcheck --argjson c "$cap" '.target.summary.pid == $c and (.target.chunks | length) == 16 and ([.target.chunks[] | select(.state == "huge")] | length) == 2'
 SHOW_CAP=$OUT
 expect 1 show "$$"
@@ -182,7 +193,7 @@ expect 2 collapse "$cap" --range 0x1000
 expect 2 collapse "$cap" --range 0xzz-0x2000
 expect 2 collapse "$cap" --range
 expect 2 --range 1-2 collapse "$cap"
-err_has "option '--range' goes after the verb collapse"
+err_has "option '--range' goes after the verb show or collapse"
 expect 2 status --range 1-2
 expect 1 collapse "$$"
 err_has "no target with pid $$"
@@ -352,11 +363,15 @@ wait "$last_pid" || rc=$?
 grep -qx "thpctl: thpd stopped" "$WORK/last.err" || fail "monitor: $(cat "$WORK/last.err")"
 
 # ---- no daemon: exit 3 ----
-for verb in status targets "show $cap" counters reload policy "collapse $cap" pause resume monitor; do
+for verb in status targets "show $cap" "why $cap" counters reload policy "collapse $cap" pause resume; do
 	# shellcheck disable=SC2086 # verb and its argument
 	expect 3 $verb
 	err_has "thpd is not running (no socket at $SOCK)"
 done
+# monitor waits for thpd to come, up to --timeout (test-monitor: it comes).
+expect 3 --timeout 1 monitor
+err_has "waiting for thpd on $SOCK"
+err_has "thpd is not running: nothing answered on $SOCK within 1 s"
 expect 3 --socket "$WORK/none.sock" status
 err_has "no socket at $WORK/none.sock"
 # A socket file nobody listens on (left behind by a killed daemon).
