@@ -8,7 +8,7 @@
 # 6.12 guest (tests/vm/run: the only kernel here with DAMON vaddr), and
 # writes the section "## Hot regions" of BENCHMARKS.md (replacing it).
 #
-#   sudo bench/hotness.sh [BUILD_DIR]      (default build/; about 4 minutes)
+#   bench/hotness.sh [BUILD_DIR]      (default build/; about 4 minutes)
 #
 # The guest runs under qemu TCG: its CPU figures are those of an emulated
 # CPU, several times slower than this one, so they bound the real cost from
@@ -52,15 +52,16 @@ row() {
 	# someone else, and thpd then leaves it alone)
 	[[ $src == damon ]] || cpu=${cpu%% kdamond*}
 	none=$(note "$k" 'overhead at steady state, source none' | sed 's/.*source none: //; s/ kdamond.*//')
-	printf '| %s (%s) | %s | %s | %s | %s | %s | %s |\n' "$k" "${kernel:-?}" "$(cell "$k")" \
-		"${src:--}" "${prec:--}" "${moved:--}" "${cpu:--}" "${none:--}"
+	nprec=$(note "$k" 'beside it, hotness none' | sed 's/.*: \([0-9]* chunks huge.*\)/\1/')
+	printf '| %s (%s) | %s | %s | %s | %s | %s | %s | %s |\n' "$k" "${kernel:-?}" "$(cell "$k")" \
+		"${src:--}" "${prec:--}" "${moved:--}" "${cpu:--}" "${nprec:--}" "${none:--}"
 }
 
 section=$(
 	cat <<EOF
 ## Hot regions (bench/hotness.sh)
 
-Command: \`sudo bench/hotness.sh $BUILD\` ($(date -u '+%Y-%m-%d %H:%M UTC'), load average
+Command: \`bench/hotness.sh $BUILD\` ($(date -u '+%Y-%m-%d %H:%M UTC'), load average
 $(cut -d' ' -f1-3 /proc/loadavg)). One process, one 512 MiB mapping written
 once, 128 MiB of it (from its middle) read at random pages again and again;
 \`max_huge: 128MiB\`, \`min_hot: 10%\`, policy \`hotness: auto\`. Precision:
@@ -73,8 +74,8 @@ budget. CPU: utime+stime of thpd and of its kdamond over 5 scan intervals of
 steady state, in % of one CPU. The 6.12 guest is emulated (qemu TCG), so its
 CPU figures are upper bounds.
 
-| kernel | cell | source chosen | precision and recall | hot part moved | CPU, that source | CPU, hotness none |
-|---|---|---|---|---|---|---|
+| kernel | cell | source chosen | precision and recall | hot part moved | CPU, that source | hotness none: precision and recall | CPU, hotness none |
+|---|---|---|---|---|---|---|---|
 $(row host)
 $(row 6.12)
 
