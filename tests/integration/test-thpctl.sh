@@ -119,6 +119,8 @@ grep -q '^ *Policy: ctl-cap$' <<<"$OUT" || fail "show: $OUT"
 grep -q '^ *Command: thpt-ctl-cap$' <<<"$OUT" || fail "show: $OUT"
 has "Chunks:"
 has "1 area."
+# Bounded whatever the size: header fields, at most 10 areas, no chunks.
+(($(wc -l <<<"$OUT") <= 40)) || fail "show is $(wc -l <<<"$OUT") lines: $OUT"
 [[ $OUT != *"16 chunks."* ]] || fail "show lists chunks without --chunks: $OUT"
 expect 0 show "$cap" --chunks
 has "16 chunks."
