@@ -273,7 +273,7 @@ static int verb_help(struct ctx *c, int n_args, char **args)
 }
 
 /* "10", "0.5" (seconds) or a duration such as "500ms", "2s", "1m". */
-static int parse_timeout(const char *s, double *ret)
+int parse_seconds(const char *s, double min, double max, double *ret)
 {
 	char *end;
 	double v;
@@ -286,7 +286,7 @@ static int parse_timeout(const char *s, double *ret)
 			return -EINVAL;
 		v = (double)usec / 1e6;
 	}
-	if (!isfinite(v) || v < 0 || v > MAX_TIMEOUT_SEC)
+	if (!isfinite(v) || v < min || v > max)
 		return -ERANGE;
 	*ret = v;
 	return 0;
@@ -370,7 +370,7 @@ static int parse_options(struct ctx *c, int argc, char **argv, const struct verb
 			c->out.json = true;
 			break;
 		case OPT_TIMEOUT:
-			if (parse_timeout(optarg, &c->timeout_sec) < 0)
+			if (parse_seconds(optarg, 0, MAX_TIMEOUT_SEC, &c->timeout_sec) < 0)
 				r = usage_error("invalid timeout '%s': expected seconds, "
 						"e.g. 10 or 0.5 (0 waits forever)",
 						optarg);

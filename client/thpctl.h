@@ -100,6 +100,10 @@ void print_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* print_error() plus the hint to 'thpctl help'; returns EXIT_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Seconds: "10", "0.5", or a duration such as "500ms", "2s", "1m", within
+ * [min, max]. Returns 0, -EINVAL (not a number) or -ERANGE (nothing printed). */
+int parse_seconds(const char *s, double min, double max, double *ret);
+
 /* A PID argument: decimal, 1 .. INT32_MAX. Returns 0 or EXIT_USAGE (message printed). */
 int parse_pid_arg(const char *s, json_int_t *ret);
 

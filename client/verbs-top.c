@@ -448,26 +448,6 @@ static int run_batch(struct top *t, long iterations)
 
 /* ---- the verb ---- */
 
-/* "2", "0.5" (seconds) or a duration such as "500ms", within the limits. */
-static int parse_interval(const char *s, double *ret)
-{
-	char *end;
-	uint64_t usec;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || *end || errno) {
-		if (parse_duration(s, &usec) < 0)
-			return -EINVAL;
-		v = (double)usec / 1e6;
-	}
-	if (!isfinite(v) || v < MIN_INTERVAL_SEC || v > MAX_INTERVAL_SEC)
-		return -ERANGE;
-	*ret = v;
-	return 0;
-}
-
 static int parse_iterations(const char *s, long *ret)
 {
 	char *end;
@@ -489,7 +469,8 @@ static int check_options(struct ctx *c, struct top *t, long *iterations)
 	if (c->out.json)
 		return usage_error("top has no JSON output; 'thpctl --json targets' and "
 				   "'thpctl --json counters' give its figures");
-	if (o->top_interval && parse_interval(o->top_interval, &t->view.interval_sec) < 0)
+	if (o->top_interval && parse_seconds(o->top_interval, MIN_INTERVAL_SEC, MAX_INTERVAL_SEC,
+					     &t->view.interval_sec) < 0)
 		return usage_error("invalid interval '%s': expected seconds from %g to %g, "
 				   "e.g. 2 or 0.5, or a duration such as 500ms",
 				   o->top_interval, MIN_INTERVAL_SEC, MAX_INTERVAL_SEC);
