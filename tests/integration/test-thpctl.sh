@@ -118,7 +118,8 @@ expect 0 show "$cap"
 grep -q '^ *Policy: ctl-cap$' <<<"$OUT" || fail "show: $OUT"
 grep -q '^ *Command: thpt-ctl-cap$' <<<"$OUT" || fail "show: $OUT"
 has "Chunks:"
-has "1 area."
+# (Its one area; a sanitizer build's runtime maps more of its own.)
+grep -Eq '^[0-9]+ areas?[.,]' <<<"$OUT" || fail "show has no areas footer: $OUT"
 # Bounded whatever the size: header fields, at most 10 areas, no chunks.
 (($(wc -l <<<"$OUT") <= 40)) || fail "show is $(wc -l <<<"$OUT") lines: $OUT"
 [[ $OUT != *"16 chunks."* ]] || fail "show lists chunks without --chunks: $OUT"
@@ -131,7 +132,7 @@ err_has "add --chunks"
 expect 2 show "$cap" --chunks --state bogus
 err_has "unknown chunk state 'bogus'"
 expect 0 --json show "$cap"
-jcheck --argjson c "$cap" '.target.summary.pid == $c and (.target | has("chunks") | not) and (.target.areas | length) == 1 and .target.chunks_total == 16'
+jcheck --argjson c "$cap" '.target.summary.pid == $c and (.target | has("chunks") | not) and any(.target.areas[]; .start <= '"$((cap_start))"' and .end >= '"$((cap_end))"') and .target.chunks_total == 16'
 expect 0 --json show "$cap" --chunks
 jcheck --argjson c "$cap" '.target.summary.pid == $c and (.target.chunks | length) == 16 and ([.target.chunks[] | select(.state == "huge")] | length) == 2'
 SHOW_CAP=$OUT

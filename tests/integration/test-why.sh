@@ -68,8 +68,13 @@ wait_until 10 sparse_seen || fail "sparse chunk: $(why "$spid" "$sstart")"
 w=$(why "$spid" "$sstart")
 jq -e '.reasons[0].text | test("^sparse: 8 of 512 pages present; the policy.s min_present [0-9.]+% needs [0-9]+")' \
 	<<<"$w" >/dev/null || fail "sparse chunk without its counts: $w"
-[[ $("$THPCTL" --socket "$SOCK" --json show "$spid" | jq '.target.sparse_chunks') -eq 4 ]] ||
+# (at least its 4: a sanitizer build's runtime has sparse chunks of its own)
+[[ $("$THPCTL" --socket "$SOCK" --json show "$spid" | jq '.target.sparse_chunks') -ge 4 ]] ||
 	fail "show does not count 4 sparse chunks: $("$THPCTL" --socket "$SOCK" show "$spid")"
+for i in 1 2 3; do
+	[[ $(first_code "$spid" $((sstart + i * 2 * 1024 * 1024))) == sparse ]] ||
+		fail "sparse chunk $i: $(why "$spid" $((sstart + i * 2 * 1024 * 1024)))"
+done
 note "sparse: $(jq -r '.reasons[0].text' <<<"$w")"
 
 # 3. A quarantined EINVAL chunk.
