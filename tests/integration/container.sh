@@ -59,6 +59,8 @@ has_container() { [[ -n $(container_pid) ]]; }
 in_ct() { nsenter -t "$CPID" -a "$@"; }
 booted() { [[ $(in_ct systemctl is-system-running 2>/dev/null) =~ running|degraded ]]; }
 stop_container() {
+	# A test's own step first (container_before_stop, if it defines one).
+	[[ $(type -t container_before_stop) == function ]] && container_before_stop
 	[[ -n ${CPID:-} ]] && in_ct systemctl poweroff 2>/dev/null
 	for _ in $(seq 1 50); do
 		kill -0 "$NSPAWN" 2>/dev/null || return 0

@@ -45,36 +45,17 @@ TimeoutAbortSec=2s
 RestartSec=500ms
 EOF
 
-# process_madvise is not in nspawn's default syscall allow list.
-systemd-nspawn -D "$ROOT" --machine="thpd-e2e-$$" -b --register=no --keep-unit --console=pipe \
-	--system-call-filter=process_madvise >"$WORK/nspawn.log" 2>&1 &
-NSPAWN=$!
-stop_container() {
-	# The workload first, reaped by its nsenter: a zombie whose parent is
-	# gone would keep the container's init from ever exiting.
+# Before the container stops (container.sh's stop_container): the workload
+# first, reaped by its nsenter: a zombie whose parent is gone would keep the
+# container's init from ever exiting.
+container_before_stop() {
 	if [[ -n ${WL_NSENTER:-} ]]; then
 		[[ -n ${wl:-} ]] && nsenter -t "$CPID" -a kill -KILL "$wl" 2>/dev/null
 		wait "$WL_NSENTER" 2>/dev/null
 	fi
-	[[ -n ${CPID:-} ]] && nsenter -t "$CPID" -a systemctl poweroff 2>/dev/null
-	for _ in $(seq 1 50); do
-		kill -0 "$NSPAWN" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	# Killing the container's init ends its whole pid namespace; killing
-	# only nspawn would leave the container running.
-	[[ -n ${CPID:-} ]] && kill -KILL "$CPID" 2>/dev/null
-	sleep 0.5
-	kill -KILL "$NSPAWN" 2>/dev/null || true
+	return 0
 }
-on_exit stop_container
-container_pid() { pgrep -P "$NSPAWN" | head -n 1; }
-has_container() { [[ -n $(container_pid) ]]; }
-wait_until 20 has_container || fail "container did not start: $(tail "$WORK/nspawn.log")"
-CPID=$(container_pid)
-in_ct() { nsenter -t "$CPID" -a "$@"; }
-booted() { [[ $(in_ct systemctl is-system-running 2>/dev/null) =~ running|degraded ]]; }
-wait_until 30 booted || fail "container did not boot: $(in_ct systemctl is-system-running 2>&1)"
+boot_container "$ROOT" thpd-e2e
 note "container booted (PID 1 = host pid $CPID)"
 
 in_ct systemd-sysusers >/dev/null
