@@ -22,6 +22,12 @@
 # arms are). Per round: treated/control of the mean GETs/s of the two
 # measurements of each arm (> 1 = thpd faster), and control/treated of the
 # p50 and p99 latency without pipelining (> 1 = thpd faster).
+# A third instance, rds-fault, is the ceiling: started and filled while
+# THP is enabled=always (then back to madvise), so its heap got huge pages
+# at fault time, with --disable-thp no so that redis leaves THP on for
+# itself; it shows what huge pages can give redis on this machine at all.
+# After thpd, each round measures the three in a palindromic order (ctl trt
+# flt flt trt ctl, rotated by one arm each round).
 # Issue 10's goal: a GET gain >= 1.10 (median over the rounds).
 #
 # Usage (root; builds nothing): BUILD_DIR=build bench/ab-redis.sh [--smoke]
@@ -50,37 +56,48 @@ thp_madvise
 local server
 server=$(readlink -f "$(command -v redis-server)")
 mkdir "$WORK/bin"
-declare -A COMM=([ctl]=rds-control [trt]=rds-treated) PORT PID
+declare -A COMM=([ctl]=rds-control [trt]=rds-treated [flt]=rds-fault) PORT PID
 declare -A CLIENTS=([p16]=50 [p1]=20) PIPE=([p16]=16 [p1]=1) REQS
 local arm p
-for arm in ctl trt; do
-	ln -s "$server" "$WORK/bin/${COMM[$arm]}"
-	PORT[$arm]=$(free_port 17390)
-	mkdir "$WORK/$arm"
-	"$WORK/bin/${COMM[$arm]}" --bind 127.0.0.1 --port "${PORT[$arm]}" --dir "$WORK/$arm" --save "" \
-		--appendonly no --daemonize no --logfile "$WORK/$arm/log" --protected-mode yes &
-	PID[$arm]=$!
-	track "${PID[$arm]}"
-	for ((p = 0; p < 200; p++)); do
-		[[ $(redis-cli -p "${PORT[$arm]}" ping 2>/dev/null) == PONG ]] && break
-		gone "${PID[$arm]}" && die "redis-server ($arm) exited: $(tail -3 "$WORK/$arm/log")"
-		sleep 0.05
+# start_redis ARM...: start and fill them (at once: same keys, same order,
+# same values)
+start_redis() {
+	local arm p fills=()
+	for arm in "$@"; do
+		ln -s "$server" "$WORK/bin/${COMM[$arm]}"
+		PORT[$arm]=$(free_port 17390)
+		mkdir "$WORK/$arm"
+		"$WORK/bin/${COMM[$arm]}" --bind 127.0.0.1 --port "${PORT[$arm]}" --dir "$WORK/$arm" --save "" \
+			--appendonly no --daemonize no --logfile "$WORK/$arm/log" --protected-mode yes \
+			--disable-thp no &
+		PID[$arm]=$!
+		track "${PID[$arm]}"
+		for ((p = 0; p < 200; p++)); do
+			[[ $(redis-cli -p "${PORT[$arm]}" ping 2>/dev/null) == PONG ]] && break
+			gone "${PID[$arm]}" && die "redis-server ($arm) exited: $(tail -3 "$WORK/$arm/log")"
+			sleep 0.05
+		done
+		[[ $(cat "/proc/${PID[$arm]}/comm") == "${COMM[$arm]}" ]] ||
+			die "redis-server ($arm) runs as '$(cat "/proc/${PID[$arm]}/comm")', not ${COMM[$arm]}"
 	done
-	[[ $(cat "/proc/${PID[$arm]}/comm") == "${COMM[$arm]}" ]] ||
-		die "redis-server ($arm) runs as '$(cat "/proc/${PID[$arm]}/comm")', not ${COMM[$arm]}"
-done
-# Fill both at once (same keys, same order, same values).
-local fills=()
-for arm in ctl trt; do
-	awk -v n="$REDIS_KEYS" 'BEGIN {
-		v = sprintf("%064d", 7)
-		for (i = 0; i < n; i++)
-			printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$64\r\n%s\r\n", i, v
-	}' | redis-cli -p "${PORT[$arm]}" --pipe >"$WORK/$arm/fill" 2>&1 &
-	fills+=($!)
-done
-for p in "${fills[@]}"; do wait "$p" || die "redis fill failed: $(cat "$WORK"/*/fill)"; done
-for arm in ctl trt; do
+	for arm in "$@"; do
+		awk -v n="$REDIS_KEYS" 'BEGIN {
+			v = sprintf("%064d", 7)
+			for (i = 0; i < n; i++)
+				printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$64\r\n%s\r\n", i, v
+		}' | redis-cli -p "${PORT[$arm]}" --pipe >"$WORK/$arm/fill" 2>&1 &
+		fills+=($!)
+	done
+	for p in "${fills[@]}"; do wait "$p" || die "redis fill failed: $(cat "$WORK"/*/fill)"; done
+}
+start_redis ctl trt
+# The ceiling: huge pages at fault time. The window with enabled=always is
+# kept to this one start and fill (khugepaged scans every process while it
+# lasts; the control is checked for huge pages at every measurement).
+thp_set enabled always
+start_redis flt
+thp_set enabled madvise
+for arm in ctl trt flt; do
 	[[ $(redis-cli -p "${PORT[$arm]}" dbsize) == "$REDIS_KEYS" ]] || die "redis ($arm) has not $REDIS_KEYS keys"
 	log "  $arm (${COMM[$arm]}, port ${PORT[$arm]}): $REDIS_KEYS keys, $(redis-cli -p "${PORT[$arm]}" info memory |
 		sed -n 's/^used_memory_human:\(.*\)\r$/\1/p') used, $(anon_huge_pct "${PID[$arm]}")% of anon huge"
@@ -122,13 +139,16 @@ measure() {
 	fi
 	log "    $tag $mode $arm: $RPS GET/s, p50 $P50 ms, p99 $P99 ms, ${h0}% -> ${h1}% of anon huge"
 }
-# round TAG R: both modes, A B B A (odd R) or B A A B; records the ratios
+# round TAG ARMS...: both modes, each measuring the arms in the given order
+# and then in reverse (A B B A; ctl trt flt flt trt ctl); records the ratios
 round() {
-	local tag=$1 r=$2 x arm
+	local tag=$1 arm k
+	shift
+	local order=("$@")
+	for ((k = ${#order[@]} - 1; k >= 0; k--)); do order+=("${order[k]}"); done
 	for mode in p16 p1; do
-		declare -A rp=([ctl]="" [trt]="") l50=([ctl]="" [trt]="") l99=([ctl]="" [trt]="")
-		for x in $(abba "$r"); do
-			if [[ $x == A ]]; then arm=ctl; else arm=trt; fi
+		declare -A rp=() l50=() l99=()
+		for arm in "${order[@]}"; do
 			measure "$arm" "$mode" "$tag"
 			rp[$arm]+=" $RPS" l50[$arm]+=" $P50" l99[$arm]+=" $P99"
 		done
@@ -138,14 +158,20 @@ round() {
 		record "redis_${tag}_${mode}_p50_gain" "$(ratio "$(mean_of ${l50[ctl]})" "$(mean_of ${l50[trt]})")"
 		# shellcheck disable=SC2086
 		record "redis_${tag}_${mode}_p99_gain" "$(ratio "$(mean_of ${l99[ctl]})" "$(mean_of ${l99[trt]})")"
-		log "  $tag round $r $mode: treated/control $(fmt %.3f "$(vals "redis_${tag}_${mode}_gain" | tail -1)")"
+		if [[ -n ${rp[flt]:-} ]]; then
+			# shellcheck disable=SC2086
+			record "redis_${tag}_${mode}_ceiling" "$(ratio "$(mean_of ${rp[flt]})" "$(mean_of ${rp[ctl]})")"
+			# shellcheck disable=SC2086
+			record "redis_${tag}_${mode}_trt_vs_flt" "$(ratio "$(mean_of ${rp[trt]})" "$(mean_of ${rp[flt]})")"
+		fi
+		log "  $tag $mode: treated/control $(fmt %.3f "$(vals "redis_${tag}_${mode}_gain" | tail -1)")${rp[flt]:+, fault/control $(fmt %.3f "$(vals "redis_${tag}_${mode}_ceiling" | tail -1)")}"
 	done
 }
 
 local r
 for ((r = 1; r <= PRE; r++)); do
 	log "  before thpd, round $r: control and treated both on 4 KiB pages"
-	round pre "$r"
+	if ((r % 2)); then round pre ctl trt; else round pre trt ctl; fi
 done
 
 write_policy "$WORK/redis.yaml" "" "${COMM[trt]}"
@@ -157,9 +183,11 @@ log "  thpd: treated ${STABLE_PCT}% of anon huge after ${STABLE_S}s (control $(a
 awk -v p="$STABLE_PCT" 'BEGIN { exit !(p < 50) }' &&
 	warn "thpd collapsed only ${STABLE_PCT}% of the treated redis: the gain below is that of a partial treatment"
 
+local arms=(ctl trt flt) rot
 for ((r = 1; r <= REPS; r++)); do
-	log "  round $r/$REPS after thpd: $(abba "$r") per mode (A control, B treated)"
-	round ab "$r"
+	rot=("${arms[@]:$(((r - 1) % 3))}" "${arms[@]:0:$(((r - 1) % 3))}")
+	log "  round $r/$REPS after thpd: ${rot[*]} and back, per mode"
+	round ab "${rot[@]}"
 done
 record redis_thpd_splits "$(thpd_counter splits)"
 stop_pid "$THPD_PID"
@@ -167,23 +195,28 @@ stop_pid "$THPD_PID"
 # ---- the section -------------------------------------------------------------
 local goal="x >= 1.10"
 frag "### c2. Redis: GET throughput, control and treated" ""
-frag "\`bench/ab-redis.sh\`: two redis-server processes with $REDIS_KEYS keys each; $REPS rounds after thpd collapsed the treated one, $PRE before; about $REDIS_SECONDS s per measurement (${REQS[p16]} GETs pipelined, ${REQS[p1]} not)." ""
-row "redis-benchmark random GETs" "control: 4 KiB" "treated: after thpd" "gain (per round, treated vs control)" "before thpd (both 4 KiB)"
-row "---" "---" "---" "---" "---"
-row "GETs/s, -P 16, 50 clients (higher is better)" "$(value_cell redis_ab_p16_ctl_rps %.0f "")" "$(value_cell redis_ab_p16_trt_rps %.0f "")" "$(ratio_cell redis_ab_p16_gain "$goal" ">= 1.10")" "$(ratio_cell redis_pre_p16_gain)"
-row "GETs/s, -P 1, 20 clients" "$(value_cell redis_ab_p1_ctl_rps %.0f "")" "$(value_cell redis_ab_p1_trt_rps %.0f "")" "$(ratio_cell redis_ab_p1_gain "$goal" ">= 1.10")" "$(ratio_cell redis_pre_p1_gain)"
-row "p50 latency, -P 1 (lower is better; gain = control/treated)" "$(value_cell redis_ab_p1_ctl_p50 %.3f ms)" "$(value_cell redis_ab_p1_trt_p50 %.3f ms)" "$(ratio_cell redis_ab_p1_p50_gain)" "$(ratio_cell redis_pre_p1_p50_gain)"
-row "p99 latency, -P 1" "$(value_cell redis_ab_p1_ctl_p99 %.3f ms)" "$(value_cell redis_ab_p1_trt_p99 %.3f ms)" "$(ratio_cell redis_ab_p1_p99_gain)" "$(ratio_cell redis_pre_p1_p99_gain)"
-row "anonymous memory in huge pages, %" "$(value_cell redis_ab_ctl_huge %.1f "")" "$(value_cell redis_ab_trt_huge %.1f "")" "thpd reached $(fmt %.1f "$(med redis_collapse_pct)")% in $(fmt %.1f "$(med redis_collapse_s)") s" ""
+frag "\`bench/ab-redis.sh\`: three redis-server processes (control, treated, THP at fault) with $REDIS_KEYS keys each; $REPS rounds after thpd collapsed the treated one, $PRE before; about $REDIS_SECONDS s per measurement (${REQS[p16]} GETs pipelined, ${REQS[p1]} not)." ""
+row "redis-benchmark random GETs" "control: 4 KiB" "treated: after thpd" "THP at fault (ceiling)" "gain (per round, treated vs control)" "ceiling: fault vs control" "before thpd (both 4 KiB)"
+row "---" "---" "---" "---" "---" "---" "---"
+row "GETs/s, -P 16, 50 clients (higher is better)" "$(value_cell redis_ab_p16_ctl_rps %.0f "")" "$(value_cell redis_ab_p16_trt_rps %.0f "")" "$(value_cell redis_ab_p16_flt_rps %.0f "")" "$(ratio_cell redis_ab_p16_gain "$goal" ">= 1.10")" "$(ratio_cell redis_ab_p16_ceiling)" "$(ratio_cell redis_pre_p16_gain)"
+row "GETs/s, -P 1, 20 clients" "$(value_cell redis_ab_p1_ctl_rps %.0f "")" "$(value_cell redis_ab_p1_trt_rps %.0f "")" "$(value_cell redis_ab_p1_flt_rps %.0f "")" "$(ratio_cell redis_ab_p1_gain "$goal" ">= 1.10")" "$(ratio_cell redis_ab_p1_ceiling)" "$(ratio_cell redis_pre_p1_gain)"
+row "p50 latency, -P 1 (lower is better; gain = control/treated)" "$(value_cell redis_ab_p1_ctl_p50 %.3f ms)" "$(value_cell redis_ab_p1_trt_p50 %.3f ms)" "$(value_cell redis_ab_p1_flt_p50 %.3f ms)" "$(ratio_cell redis_ab_p1_p50_gain)" "" "$(ratio_cell redis_pre_p1_p50_gain)"
+row "p99 latency, -P 1" "$(value_cell redis_ab_p1_ctl_p99 %.3f ms)" "$(value_cell redis_ab_p1_trt_p99 %.3f ms)" "$(value_cell redis_ab_p1_flt_p99 %.3f ms)" "$(ratio_cell redis_ab_p1_p99_gain)" "" "$(ratio_cell redis_pre_p1_p99_gain)"
+row "anonymous memory in huge pages, %" "$(value_cell redis_ab_ctl_huge %.1f "")" "$(value_cell redis_ab_trt_huge %.1f "")" "$(value_cell redis_ab_flt_huge %.1f "")" "thpd reached $(fmt %.1f "$(med redis_collapse_pct)")% in $(fmt %.1f "$(med redis_collapse_s)") s" "" ""
 frag "" \
-	"Both servers are the same binary with the same keys, filled at the same time;" \
-	"only their process names differ, and thpd's policy matches the treated one's." \
+	"The servers are the same binary with the same keys (control and treated" \
+	"filled at the same time); only their process names differ, and thpd's" \
+	"policy matches the treated one's." \
 	"thpd collapsed it at full speed (no rate limit) before the rounds and kept" \
 	"running during them (its splits counter: $(med redis_thpd_splits); redis's allocator" \
-	"splits a few huge pages when it frees parts of them). A round measures each" \
-	"mode A B B A (B A A B in even rounds; A = control), so a drift of the machine" \
+	"splits a few huge pages when it frees parts of them). The round before thpd" \
+	"measures each mode A B B A (A = control), so a drift of the machine" \
 	"within the round weighs on both arms alike; the ratio is that of the two" \
-	"measurements' means, and the table gives its median and range over the rounds." ""
+	"measurements' means, and the table gives its median and range over the rounds." \
+	"The ceiling is a third server with the same keys, started and filled while" \
+	"THP was enabled=always (huge pages at fault time, then madvise again): the" \
+	"most huge pages can give redis here. After thpd the three are measured in a" \
+	"palindromic order (ctl trt flt flt trt ctl, rotated by one arm each round)." ""
 log "done"
 }
 main "$@"
