@@ -164,6 +164,12 @@ static void report_error(const struct ctx *c, const char *method, const char *er
 	} else if (streq(error, THPD_ERR_TARGET_NOT_ACTIVE)) {
 		print_error("target %lld is not active (%s)", (long long)jget_int(params, "pid"),
 			    jget_str_or(params, "state", "?"));
+	} else if (streq(error, THPD_ERR_TOO_MANY_CALLS)) {
+		print_error(
+		    "too many %s calls from uid %lld (at most %lld back to back, then %lld a "
+		    "minute): try again in %.1f s",
+		    verb, (long long)jget_int(params, "uid"), (long long)jget_int(params, "burst"),
+		    (long long)jget_int(params, "per_minute"), jget_real(params, "retry_in_sec"));
 	} else if (streq(error, VARLINK_ERR_PERMISSION) && jget_str_or(params, "reason", NULL)) {
 		print_error("permission denied: target %lld: %s",
 			    (long long)jget_int(params, "pid"), jget_str_or(params, "reason", "?"));

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* thpctl targets and thpctl show PID. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "format.h"
@@ -107,6 +108,11 @@ static void build_target_fields(struct view *v, const json_t *t)
 		   fmt_share(huge, anon, b, sizeof(b)));
 	fields_add(f, "Collapsed", COLOR_NONE, "%s by thpd",
 		   fmt_size(jget_int(s, "collapsed_bytes"), a, sizeof(a)));
+	double collapse_sec = jget_real(t, "collapse_sec"), target_sec = jget_real(t, "target_sec");
+	if (!isnan(collapse_sec))
+		fields_add(f, "Collapse time", COLOR_NONE, "%.3f s (%.2f%% of %.0f s as a target)",
+			   collapse_sec, target_sec > 0 ? 100.0 * collapse_sec / target_sec : 0.0,
+			   target_sec);
 	fields_add(f, "Scans", COLOR_NONE, "%lld", (long long)jget_int(t, "scans"));
 	x = verbs_counts_summary(jget_obj(t, "by_result"), verbs_results, VERBS_N_RESULTS);
 	fields_add(f, "Attempts", COLOR_NONE, "%lld (%s)", (long long)jget_int(t, "attempts"), x);

@@ -5,6 +5,7 @@
  * show in verbs-targets.c, the steering verbs in verbs-steer.c, monitor in
  * verbs-monitor.c.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -450,6 +451,11 @@ static void build_one_policy(struct view *v, const json_t *x)
 		   fmt_percent(jget_real(x, "min_hot_percent"), a, sizeof(a)));
 	fields_add(f, "Max rate", COLOR_NONE, "%s",
 		   fmt_rate(jget_int(x, "max_rate"), a, sizeof(a)));
+	double max_stall = jget_real(x, "max_stall_percent");
+	if (max_stall > 0)
+		fields_add(f, "Max stall", COLOR_NONE, "%g%% of the time", max_stall);
+	else
+		fields_add(f, "Max stall", COLOR_NONE, "%s", isnan(max_stall) ? "-" : "unlimited");
 	fields_add(f, "Max huge", COLOR_NONE, "%s",
 		   max_huge > 0 ? fmt_size(max_huge, a, sizeof(a)) : "unlimited");
 	fields_add(f, "Min present", COLOR_NONE, "%s",

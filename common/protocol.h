@@ -27,13 +27,16 @@
 #define THPD_ERR_NO_SUCH_TARGET	   THPD_INTERFACE ".NoSuchTarget"
 #define THPD_ERR_RELOAD_FAILED	   THPD_INTERFACE ".ReloadFailed"
 #define THPD_ERR_TARGET_NOT_ACTIVE THPD_INTERFACE ".TargetNotActive"
+#define THPD_ERR_TOO_MANY_CALLS	   THPD_INTERFACE ".TooManyCalls"
 
 /* Every THPD_METHOD_* and THPD_ERR_* above (a new one goes here too). */
 #define THPD_ALL_METHODS                                                                           \
 	THPD_METHOD_GET_STATUS, THPD_METHOD_LIST_TARGETS, THPD_METHOD_GET_TARGET,                  \
 	    THPD_METHOD_GET_COUNTERS, THPD_METHOD_RELOAD, THPD_METHOD_COLLAPSE, THPD_METHOD_PAUSE, \
 	    THPD_METHOD_RESUME, THPD_METHOD_GET_POLICY, THPD_METHOD_MONITOR, THPD_METHOD_WHY
-#define THPD_ALL_ERRORS THPD_ERR_NO_SUCH_TARGET, THPD_ERR_RELOAD_FAILED, THPD_ERR_TARGET_NOT_ACTIVE
+#define THPD_ALL_ERRORS                                                                            \
+	THPD_ERR_NO_SUCH_TARGET, THPD_ERR_RELOAD_FAILED, THPD_ERR_TARGET_NOT_ACTIVE,               \
+	    THPD_ERR_TOO_MANY_CALLS
 
 /* org.varlink.service, which every Varlink service implements. */
 #define VARLINK_METHOD_GET_INFO VARLINK_SERVICE_INTERFACE ".GetInfo"

@@ -122,7 +122,9 @@ static void collapse_run(struct work *w, const atomic_bool *stop)
 		int err = job->inject_errno > 0
 			      ? job->inject_errno
 			      : collapse_chunk(job->pidfd, job->pid, job->addrs[i]);
-		histogram_add(&job->latency, now_usec() - t0);
+		uint64_t took = now_usec() - t0;
+		histogram_add(&job->latency, took);
+		job->calls_usec += took;
 		job->errs[i] = err;
 		if (errno_policy_ends_job(err))
 			break;

@@ -32,6 +32,7 @@ struct collapse_job {
 	int *errs;	 /* per chunk: 0, positive errno, or COLLAPSE_* */
 	uint64_t started_usec, finished_usec;
 	struct histogram latency; /* of each chunk tried (its process_madvise calls) */
+	uint64_t calls_usec;	  /* those calls together */
 	/* Pagemap fallback: maybe[i] marks a chunk that may be huge already
 	 * (pmd_infer_huge). Then the job reads the process's huge bytes
 	 * (smaps_rollup) before and after, so new huge pages can be told from

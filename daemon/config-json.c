@@ -20,15 +20,16 @@ static json_t *policy_json(const struct policy *p)
 	const struct policy_match *m = &p->match;
 
 	return json_pack(
-	    "{s:s, s:s?, s:i, s:{s:o, s:o, s:o, s:o, s:o, s:I}, s:b, s:s, s:f, s:I, s:I, s:f, "
-	    "s:b}",
+	    "{s:s, s:s?, s:i, s:{s:o, s:o, s:o, s:o, s:o, s:I}, s:b, s:s, s:f, s:I, s:f, s:I, "
+	    "s:f, s:b}",
 	    "name", p->name, "file", p->file, "line", (int)p->line, "match", "comm",
 	    list_json(&m->comm), "exe", list_json(&m->exe), "user", list_json(&m->user), "unit",
 	    list_json(&m->unit), "cgroup", list_json(&m->cgroup), "min_anon",
 	    (json_int_t)m->min_anon, "ignore", p->ignore, "hotness",
 	    hotness_source_name(p->hotness), "min_hot_percent", p->min_hot_bp / 100.0, "max_rate",
-	    (json_int_t)p->max_rate, "max_huge", (json_int_t)p->max_huge, "min_present_percent",
-	    p->min_present_bp / 100.0, "shmem", p->shmem);
+	    (json_int_t)p->max_rate, "max_stall_percent", p->max_stall_bp / 100.0, "max_huge",
+	    (json_int_t)p->max_huge, "min_present_percent", p->min_present_bp / 100.0, "shmem",
+	    p->shmem);
 }
 
 json_t *config_to_json(const struct thpd_config *cfg)

@@ -218,13 +218,15 @@ enum {
 	PK_HOTNESS,
 	PK_MIN_HOT,
 	PK_MAX_RATE,
+	PK_MAX_STALL,
 	PK_MAX_HUGE,
 	PK_MIN_PRESENT,
 	PK_SHMEM,
 	PK_MAX
 };
 static const char *const policy_keys[PK_MAX] = {
-    "name", "match", "ignore", "hotness", "min_hot", "max_rate", "max_huge", "min_present", "shmem",
+    "name",	"match",     "ignore",	 "hotness",	"min_hot",
+    "max_rate", "max_stall", "max_huge", "min_present", "shmem",
 };
 
 /* seen: name nodes of the policies before this one in the same file. */
@@ -303,6 +305,8 @@ static void parse_policy(struct pctx *c, const struct ynode *n, size_t idx,
 		     "%s: only used with a hotness source (refs, damon, auto)", sub);
 	if (f[PK_MAX_RATE].val)
 		config_get_size(c, f[PK_MAX_RATE].val, SUB(PK_MAX_RATE), true, &p.max_rate);
+	if (f[PK_MAX_STALL].val)
+		config_get_percent(c, f[PK_MAX_STALL].val, SUB(PK_MAX_STALL), &p.max_stall_bp);
 	if (f[PK_MAX_HUGE].val)
 		config_get_size(c, f[PK_MAX_HUGE].val, SUB(PK_MAX_HUGE), false, &p.max_huge);
 	if (f[PK_MIN_PRESENT].val)

@@ -54,6 +54,7 @@ struct policy {
 	enum hotness_source hotness;
 	uint32_t min_hot_bp;	 /* refs: Referenced/Rss threshold */
 	uint64_t max_rate;	 /* bytes/s for this policy's processes; 0 = no own limit */
+	uint32_t max_stall_bp;	 /* share of time a process may wait on collapses; 0 = any */
 	uint64_t max_huge;	 /* THP bytes per process; 0 = unlimited */
 	uint32_t min_present_bp; /* bloat guard: present pages of 512 */
 	bool shmem;		 /* also collapse shared memory areas */

@@ -266,9 +266,17 @@ void manager_plan_and_submit(struct manager *m, struct target *t)
 	if (n == 0)
 		goto out;
 	plan_rank(items, n);
+	uint64_t stall_wait = stall_wait_usec(&t->stall, now);
+	if (stall_wait > 0) {
+		manager_schedule_kick(m, now + stall_wait);
+		goto out;
+	}
 	struct token_bucket *ptb = policy_bucket(m, t->policy);
 	uint64_t budget = MIN(tb_available(&m->global_tb, now), tb_available(ptb, now));
 	size_t k = plan_fit(n, budget, huge_room(t));
+	/* Under a stall budget one chunk a job: each call is charged as it ends. */
+	if (t->stall.share_bp > 0)
+		k = MIN(k, 1);
 	if (k == 0) {
 		if (huge_room(t) >= PMD_SIZE_2M) /* budget, not the cap: wait for tokens */
 			manager_schedule_kick(
@@ -473,6 +481,12 @@ static void on_collapse_done(struct work *w, bool cancelled, void *userdata)
 		goto out;
 	m->counters.collapse_usec += job->finished_usec - job->started_usec;
 	histogram_merge(&m->counters.collapse_latency, &job->latency);
+	if (t) {
+		/* The calls only: the job's other work (verifying with smaps) does
+		 * not lock the target's memory map for writing. */
+		t->collapse_usec += job->calls_usec;
+		stall_charge(&t->stall, now_usec(), job->calls_usec);
+	}
 	if (!t) {
 		/* The target went away meanwhile: the work was still done. */
 		for (size_t i = 0; i < job->n; i++)

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "budget.h"
+#include "user-limits.h"
 #include "config_ref.h"
 #include "kfeatures.h"
 #include "manager.h"
@@ -54,6 +55,8 @@ void manager_check_collapse_sched(struct manager *m);
 
 struct manager {
 	struct event_base *base;
+	/* Unprivileged Collapse calls per user (methods.c asks; user-limits.c). */
+	struct user_limits *collapse_limits;
 	char *config_path;
 	struct config_ref *cfg;
 	unsigned generation;

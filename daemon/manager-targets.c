@@ -111,6 +111,7 @@ static void target_add(struct manager *m, struct discovered *d, const struct pol
 	t->policy = p;
 	t->damon_slot = -1;
 	t->added_usec = now_usec();
+	stall_init(&t->stall, p->max_stall_bp, t->added_usec);
 	set_identity(t, d);
 	t->exit_ev = event_new(m->base, t->pidfd, EV_READ, on_target_exit, t);
 	if (!t->exit_ev || event_add(t->exit_ev, NULL) < 0) {
@@ -149,6 +150,7 @@ bool target_rematch(struct manager *m, struct target *t)
 	if (t->policy != p && (!t->policy || !streq(t->policy->name, p->name)))
 		t->hot_valid = t->refs_window_open = false;
 	t->policy = p;
+	stall_reconfigure(&t->stall, p->max_stall_bp, now_usec());
 	manager_hotness_resolve(m, t);
 	/* The policy may differ (min_present, shmem, ...): look afresh. */
 	t->idle = false;

@@ -181,3 +181,8 @@ int manager_collapse_now(struct manager *m, pid_t pid, uint64_t start, uint64_t 
 	}
 	return n;
 }
+
+bool manager_user_may_collapse(struct manager *m, uid_t uid, uint64_t *retry_usec)
+{
+	return user_limits_take(m->collapse_limits, uid, now_usec(), retry_usec);
+}

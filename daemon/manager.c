@@ -314,7 +314,8 @@ int manager_start(struct manager *m)
 		snprintf(m->boot_id, sizeof(m->boot_id), "unknown");
 	state_restore(m);
 	m->discover_cache = discover_cache_new();
-	if (!m->discover_cache)
+	m->collapse_limits = user_limits_new(COLLAPSE_CALLS_PER_MIN, COLLAPSE_CALLS_BURST);
+	if (!m->discover_cache || !m->collapse_limits)
 		return -ENOMEM;
 	m->kick_ev = event_new(m->base, -1, 0, on_kick, m);
 	m->exec_batch_ev = event_new(m->base, -1, 0, manager_on_exec_batch, m);
@@ -403,6 +404,7 @@ void manager_free(struct manager *m)
 	waiters_free(m->reload_next);
 	state_free_pending(m);
 	discover_cache_free(m->discover_cache); /* workers are gone */
+	user_limits_free(m->collapse_limits);
 	free(m->state_dir);
 	config_ref_put(m->cfg);
 	free(m->policy_tb);

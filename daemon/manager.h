@@ -13,6 +13,7 @@
 #include <uthash.h>
 
 #include "budget.h"
+#include "stall.h"
 #include "chunks.h"
 #include "config_ref.h"
 #include "discover.h"
@@ -73,6 +74,8 @@ struct target {
 	uint64_t huge_bytes;
 	uint64_t resident_bytes; /* in candidate areas */
 
+	struct stall_budget stall; /* the policy's max_stall: stall.h */
+	uint64_t collapse_usec;	   /* time spent in its collapse calls */
 	uint64_t collapsed_bytes;
 	uint64_t attempts;
 	uint64_t by_class[COLLAPSE_CLASS_MAX];
@@ -200,6 +203,13 @@ int manager_resume(struct manager *m, pid_t pid, bool by_privileged);
  * and target (the chunks are due all the same). */
 int manager_collapse_now(struct manager *m, pid_t pid, uint64_t start, uint64_t end,
 			 bool by_privileged);
+/* Collapse calls of one unprivileged user: COLLAPSE_CALLS_BURST back to back,
+ * then COLLAPSE_CALLS_PER_MIN a minute (root and group thpd: no limit). */
+#define COLLAPSE_CALLS_PER_MIN 60
+#define COLLAPSE_CALLS_BURST   20
+/* May unprivileged uid make one more Collapse call now? Counts it if so;
+ * else *retry_usec says when (the per-user limit, manager-internal.h). */
+bool manager_user_may_collapse(struct manager *m, uid_t uid, uint64_t *retry_usec);
 
 /* Read-only views for the control layer. */
 const struct thpd_config *manager_config(const struct manager *m);

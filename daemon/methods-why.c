@@ -30,6 +30,9 @@ static json_t *target_reasons(struct manager *m, const struct target *t, bool ha
 	    .hotness = hotness_source_name(t->hot_source),
 	    .rate_available = MIN(tb_available(&m->global_tb, now), tb_available(ptb, now)),
 	};
+	struct stall_budget stall = t->stall; /* a copy: asking changes nothing */
+
+	f.stall_wait_usec = stall_wait_usec(&stall, now);
 	f.daemon_pause_until = until;
 	return why_target(&f);
 }

@@ -264,14 +264,18 @@ static void chunk_page_json(const struct target *t, size_t off, size_t limit, js
 
 static json_t *target_json(const struct target *t)
 {
+	uint64_t now = now_usec();
+
 	return json_pack(
-	    "{s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o, s:I, s:I, s:I}", "summary",
+	    "{s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o, s:f, s:f, s:I, s:I, s:I}", "summary",
 	    target_summary_json(t), "exe", nullable_string(t->exe), "unit",
 	    nullable_string(t->unit), "cgroup", nullable_string(t->cgroup), "memory_cgroup",
 	    nullable_string(t->memcg), "scans", (int)t->scans, "full_scans", (int)t->full_scans,
 	    "attempts", (json_int_t)t->attempts, "by_result", by_result_json(t->by_class),
-	    "areas_total", (json_int_t)t->table.n_areas, "chunks_total",
-	    (json_int_t)t->table.n_chunks, "sparse_chunks", (json_int_t)t->table.n_sparse);
+	    "collapse_sec", (double)t->collapse_usec / 1e6, "target_sec",
+	    now > t->added_usec ? (double)(now - t->added_usec) / 1e6 : 0.0, "areas_total",
+	    (json_int_t)t->table.n_areas, "chunks_total", (json_int_t)t->table.n_chunks,
+	    "sparse_chunks", (json_int_t)t->table.n_sparse);
 }
 
 /* Does the peer see a target in this memory cgroup? (An EBUSY pause names
@@ -579,6 +583,15 @@ static void m_collapse(struct call *c)
 		    (const json_type[]){JSON_INTEGER, JSON_INTEGER, JSON_INTEGER});
 	if (start < 0 || end < 0 || (end && end <= start))
 		return methods_reply_invalid(c, "end");
+	uint64_t retry_usec;
+	if (!c->peer->privileged && !manager_user_may_collapse(c->m, c->peer->uid, &retry_usec)) {
+		methods_reply_error(
+		    c, THPD_ERR_TOO_MANY_CALLS,
+		    json_pack("{s:s, s:I, s:f, s:i, s:i}", "method", THPD_METHOD_COLLAPSE, "uid",
+			      (json_int_t)c->peer->uid, "retry_in_sec", (double)retry_usec / 1e6,
+			      "per_minute", COLLAPSE_CALLS_PER_MIN, "burst", COLLAPSE_CALLS_BURST));
+		return;
+	}
 	struct target *t = steerable_target(c, pid);
 	if (!t)
 		return;

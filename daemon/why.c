@@ -140,6 +140,14 @@ static void candidate_reason(json_t *a, const struct why_facts *f, const struct 
 		    format_size(f->rate_available, s1, sizeof(s1)));
 		return;
 	}
+	if (f->stall_wait_usec > 0) {
+		add(a, "stall",
+		    "a candidate, waiting %s for the stall budget (collapses may take at most "
+		    "%.2g%% of the time: the policy's max_stall)",
+		    format_duration(f->stall_wait_usec, s1, sizeof(s1)),
+		    p ? p->max_stall_bp / 100.0 : 0.0);
+		return;
+	}
 	add(a, "candidate",
 	    "a candidate (%u of %u pages present): collapsed at the next pass, hottest and "
 	    "densest first",
@@ -253,6 +261,12 @@ static void target_reasons(json_t *a, const struct why_facts *f)
 	if (cold)
 		add(a, "cold", "%zu candidates are colder than the policy's min_hot %.1f%%", cold,
 		    t->policy->min_hot_bp / 100.0);
+	if (by[CHUNK_CANDIDATE] > cold && f->stall_wait_usec > 0 && t->policy)
+		add(a, "stall",
+		    "%zu candidates wait %s for the stall budget (collapses may take at most "
+		    "%.2g%% of the time: the policy's max_stall)",
+		    by[CHUNK_CANDIDATE] - cold, format_duration(f->stall_wait_usec, s1, sizeof(s1)),
+		    t->policy->max_stall_bp / 100.0);
 	if (by[CHUNK_BACKOFF]) {
 		errno_words(last_err[CHUNK_BACKOFF], e, sizeof(e));
 		add(a, "backoff", "%zu chunks back off (last: %s)", by[CHUNK_BACKOFF], e);

@@ -23,10 +23,11 @@ struct why_facts {
 	uint64_t addr;
 	const char *daemon_pause; /* manager_pause_reason(): NULL if none */
 	uint64_t daemon_pause_until;
-	bool memcg_paused;	 /* the target's memory cgroup is paused (EBUSY) */
-	bool hot_measured;	 /* hotness refs/damon decides (min_hot applies) */
-	const char *hotness;	 /* the source in effect, by name */
-	uint64_t rate_available; /* bytes the rate budgets allow now */
+	bool memcg_paused;	  /* the target's memory cgroup is paused (EBUSY) */
+	bool hot_measured;	  /* hotness refs/damon decides (min_hot applies) */
+	const char *hotness;	  /* the source in effect, by name */
+	uint64_t rate_available;  /* bytes the rate budgets allow now */
+	uint64_t stall_wait_usec; /* until the target's stall budget allows one */
 };
 
 /* Reasons for a target, or its chunk at f->addr (new reference, NULL if

@@ -48,12 +48,15 @@ for i in $(seq 1 $N_SMALL); do
 done
 
 targets() { vcall io.thpd.Manager.ListTargets | jq -c .parameters.targets; }
-# Every chunk of every target huge: the collapse counters stand still.
+# Every target's memory huge (all of it: thpd may adopt a target, and
+# collapse what it has, while it is still writing its memory), each chunk
+# huge and counted: the collapse counters stand still.
 all_huge() {
 	local t
 	t=$(targets)
-	jq -e --argjson n $((N_SMALL + 1)) 'length == $n and all(.[];
-		.chunks.huge > 0 and .chunks.huge == (.chunks | add))' <<<"$t" >/dev/null
+	jq -e --argjson n $((N_SMALL + 1)) --arg big "thpt-mbig-$TAG" 'length == $n and all(.[];
+		.huge_bytes == (if .comm == $big then 64 else 8 end) * 1048576 and
+		.chunks.huge == (.chunks | add) and .collapsed_bytes == .huge_bytes)' <<<"$t" >/dev/null
 }
 wait_until 60 all_huge || fail "targets not all huge: $(targets)"
 thpd_alive

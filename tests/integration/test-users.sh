@@ -342,6 +342,32 @@ grep -q "paused by root or group thpd" <<<"$out" || fail "thpctl resume as A: $o
 vcall $M.Resume "{\"pid\": $apid}" >/dev/null
 [[ $(state "$apid") == active ]] || fail "root's resume: $(state "$apid")"
 
+# A's Collapse calls are limited per user (20 back to back, then 60 a
+# minute); root's are not. Calls back to back (a few a second here: the
+# bucket refills meanwhile) are refused within 40 with TooManyCalls, saying
+# when to come back; thpctl says so.
+refused='' calls=0
+for ((i = 0; i < 40; i++)); do
+	r=$(va $M.Collapse "{\"pid\": $apid}")
+	calls=$((calls + 1))
+	if jqe '.error == "io.thpd.Manager.TooManyCalls"' <<<"$r"; then
+		refused=$r
+		break
+	fi
+	expect_ok "$r"
+done
+[[ -n $refused ]] || fail "A made $calls more Collapse calls back to back, none refused"
+jqe --argjson u "$(id -u "$UA")" '.parameters | .method == "io.thpd.Manager.Collapse" and
+	.uid == $u and .retry_in_sec > 0 and .retry_in_sec <= 1.0 and .per_minute == 60 and
+	.burst == 20' <<<"$refused" || fail "TooManyCalls reply: $refused"
+out=$(run_as "$UA" --clear-groups "$THPCTL" --socket "$SOCK" collapse "$apid" 2>&1) &&
+	fail "thpctl collapse as A succeeded past the limit: $out"
+grep -q "too many collapse calls from uid $(id -u "$UA")" <<<"$out" || fail "thpctl collapse as A past the limit: $out"
+for ((i = 0; i < 25; i++)); do
+	expect_ok "$(vcall $M.Collapse "{\"pid\": $apid}")"
+done
+note "A's Collapse refused after $calls more calls: $(jq -c .parameters <<<"$refused"); root's 25 calls all served"
+
 # A still may not, after all of that.
 expect_error "$(va $M.GetCounters)" org.varlink.service.PermissionDenied
 [[ $(va $M.ListTargets | jq -c '[.parameters.targets[].pid]') == "[$apid]" ]] || fail "A's ListTargets at the end"

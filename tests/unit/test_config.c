@@ -135,7 +135,8 @@ static const char FULL[] = "daemon:\n"						 /* 1 */
 			   "    max_rate: 256MiB/s\n"				 /* 26 */
 			   "    max_huge: 16GiB\n"				 /* 27 */
 			   "    min_present: 75%\n"				 /* 28 */
-			   "    shmem: true\n";					 /* 29 */
+			   "    shmem: true\n"					 /* 29 */
+			   "    max_stall: 0.25%\n";				 /* 30 */
 
 static void test_init_defaults(void **state)
 {
@@ -190,6 +191,7 @@ static void test_full(void **state)
 	assert_int_equal(p->min_hot_bp, DEFAULT_MIN_HOT_BP);
 	assert_int_equal(p->min_present_bp, DEFAULT_MIN_PRESENT_BP);
 	assert_int_equal(p->max_rate, 0);
+	assert_int_equal(p->max_stall_bp, 0);
 	assert_int_equal(p->max_huge, 0);
 	assert_false(p->shmem);
 
@@ -223,6 +225,7 @@ static void test_full(void **state)
 	assert_int_equal(p->max_huge, 16ULL << 30);
 	assert_int_equal(p->min_present_bp, 7500);
 	assert_true(p->shmem);
+	assert_int_equal(p->max_stall_bp, 25);
 	config_free(&cfg);
 }
 
@@ -597,20 +600,22 @@ static void test_multiple_errors(void **state)
 				   "    hotness: warm\n"	 /* 10 */
 				   "  - name: ok\n"		 /* 11 */
 				   "    match: {comm: y}\n"	 /* 12 */
-				   "    max_rate: fast\n";	 /* 13 */
+				   "    max_rate: fast\n"	 /* 13 */
+				   "    max_stall: 120%\n";	 /* 14 */
 	struct thpd_config cfg;
 	struct config_diags d = {0};
 	bool ok;
 
 	assert_int_equal(parse_str(yaml, &cfg, &d), -EINVAL);
 	/* Reported in file order. */
-	ok = d.n == 7 && diag_is(&d, 0, 2, 18, "daemon.scan_interval: bad duration") &&
+	ok = d.n == 8 && diag_is(&d, 0, 2, 18, "daemon.scan_interval: bad duration") &&
 	     diag_is(&d, 1, 3, 22, "daemon.max_collapse_rate: bad size") &&
 	     diag_is(&d, 2, 4, 3, "daemon.colour: unknown key") &&
 	     diag_is(&d, 3, 6, 18, "retry.ebusy.pause: bad duration") &&
 	     diag_is(&d, 4, 8, 11, "policies[0].name: bad policy name") &&
 	     diag_is(&d, 5, 10, 14, "policies[0].hotness: bad hotness") &&
-	     diag_is(&d, 6, 13, 15, "policies[1].max_rate: bad size");
+	     diag_is(&d, 6, 13, 15, "policies[1].max_rate: bad size") &&
+	     diag_is(&d, 7, 14, 16, "policies[1].max_stall: bad percentage");
 	if (!ok) {
 		dump_diags(&d);
 		fail();
