@@ -2,30 +2,35 @@
 # bench/collapse-impact.sh: what a live service feels while thpd collapses it.
 #
 # A redis-server with REDIS_KEYS keys (64-byte values, ~600 MiB for 3 M) on a
-# private port; redis-benchmark GETs without pipelining from 20 clients. Per
-# round, in one run and back to back:
+# private port; redis-benchmark GETs without pipelining from 20 clients,
+# MEASURE_S seconds a measurement, all in one run:
 #   idle-a, idle-b  two measurements with nothing else running (the noise:
 #                   their p99 ratio is what "no effect" looks like here)
 #   before          just before thpd starts
-#   during          while thpd collapses redis at the policy's rates (the
-#                   shipped default policy's max_rate and max_collapse_rate
-#                   unless RATE / GLOBAL_RATE say otherwise)
-# and reports p50/p99 during/before and idle-b/idle-a, medians over ROUNDS.
-# A "during" measurement starts once the collapse is under way and counts
-# only if thpd collapsed >= 25% of redis's anon memory while it ran, or
-# (a slower pace) at least 0.5% and redis was still under 90% huge at its end.
+# then thpd starts (the shipped default policy's max_rate, max_collapse_rate
+# and max_stall unless RATE / GLOBAL_RATE / STALL say otherwise) and, once
+# the collapse is under way, ROUNDS rounds of paused, collapsing,
+# collapsing, paused (thpctl pause / resume: paused, thpd scans but does not
+# collapse), each round's ratio that of the means, so that the machine's
+# drift over minutes (p99 1.6x between two idle measurements a minute apart
+# here) weighs on both arms alike. Reported: p50/p99 collapsing/paused,
+# medians over the rounds; the first collapsing window against "before";
+# idle-b/idle-a. A round counts only if thpd went on collapsing through it
+# (0.3% of redis or more, and redis under 90% huge at its end).
 #
 # Usage (root; builds nothing):
 #   BUILD_DIR=build bench/collapse-impact.sh [--smoke]
 # Environment: BUILD_DIR (build), ROUNDS (3), REDIS_KEYS (3000000),
-#   REQUESTS (GETs per measurement; default: about 3 s worth, measured),
+#   MEASURE_S (seconds per measurement, 8: at a stall budget of 0.5% thpd
+#   makes a few collapses a second, and the window must hold enough of them),
+#   REQUESTS (GETs per measurement; default: MEASURE_S worth, measured),
 #   RATE / GLOBAL_RATE (collapse rates; default: the shipped policy's),
 #   STALL (max_stall; default: the shipped policy's; 0% for none),
 #   COLLAPSE_SCHED / COLLAPSE_NICE (the collapse thread's scheduling;
 #   default: the shipped policy's),
 #   OUT (a file to append the summary to).
 # Prints one line per measurement and a summary; the last line is
-#   "impact: p99 during/before MEDIAN (ROUNDS rounds: R1 R2 R3); idle noise MEDIAN".
+#   "impact: p99 during/before MEDIAN (N rounds: R1 R2 R3; ...); p50 ...".
 # Exit status: 0 done, 1 a step failed, 77 not root or redis missing.
 set -euo pipefail
 export LC_ALL=C
@@ -34,9 +39,11 @@ SRC=$PWD
 BUILD_DIR=${BUILD_DIR:-build}
 ROUNDS=${ROUNDS:-3}
 REDIS_KEYS=${REDIS_KEYS:-3000000}
+MEASURE_S=${MEASURE_S:-8}
 if [[ ${1:-} == --smoke ]]; then
 	ROUNDS=1
 	REDIS_KEYS=200000
+	MEASURE_S=2
 fi
 THPD=$SRC/$BUILD_DIR/daemon/thpd
 THPCTL=$SRC/$BUILD_DIR/client/thpctl
@@ -136,48 +143,64 @@ measure() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 median() { tr ' ' '\n' <<<"$*" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-P99_RATIOS=() P50_RATIOS=() NOISE=()
-log "collapse-impact: redis $REDIS_KEYS keys, GET, 20 clients, no pipelining; thpd max_rate $RATE, max_collapse_rate $GLOBAL_RATE, max_stall $STALL, collapse thread $COLLAPSE_SCHED nice $COLLAPSE_NICE; $ROUNDS rounds"
-for ((round = 1; round <= ROUNDS; round++)); do
-	start_redis
-	if [[ -z ${REQUESTS:-} ]]; then # about 3 s worth at this machine's speed
-		REQUESTS=20000
-		measure calibrate
-		REQUESTS=$(awk -v r="$RPS" 'BEGIN { printf "%d", r * 3 }')
-	fi
-	measure idle-a
-	ia=$P99
-	measure idle-b
-	NOISE+=("$(ratio "$P99" "$ia")")
-	measure before
-	b50=$P50 b99=$P99
-	"$THPD" -f -c "$WORK/thpd.yaml" -s "$WORK/thpd.sock" -l warning 2>>"$WORK/thpd.log" &
-	THPD_PID=$!
-	PIDS+=("$THPD_PID")
-	# Measure once the collapse is under way (thpd started, found redis,
-	# scanned it and collapsed its first chunks), so the measurement window
-	# lies inside the collapse rather than partly before it.
-	for ((i = 0; i < 300; i++)); do
-		awk -v a="$(anon_huge_pct "$REDIS_PID")" 'BEGIN { exit !(a >= 1) }' && break
-		sleep 0.05
-	done
-	h0=$(anon_huge_pct "$REDIS_PID")
-	measure during
-	h1=$(anon_huge_pct "$REDIS_PID")
-	# Counted if thpd collapsed a good part of redis while it was measured,
-	# or (a slow pace) kept collapsing it from the start of the measurement
-	# to its end: growing, and still under 90% huge at the end.
-	if awk -v a="$h0" -v b="$h1" 'BEGIN { exit !(b - a >= 25 || (b - a >= 0.5 && b < 90)) }'; then
-		P99_RATIOS+=("$(ratio "$P99" "$b99")")
-		P50_RATIOS+=("$(ratio "$P50" "$b50")")
-		log "  round $round: p99 during/before ${P99_RATIOS[-1]}, p50 ${P50_RATIOS[-1]} (huge ${h0}% -> ${h1}% while measured), idle noise ${NOISE[-1]}"
-	else
-		log "  round $round: the collapse did not overlap the measurement (huge ${h0}% -> ${h1}%): not counted"
-	fi
-	stop_pid "$THPD_PID"
-	stop_pid "$REDIS_PID"
+P99_RATIOS=() P50_RATIOS=() NOISE=() ABS_RATIOS=()
+log "collapse-impact: redis $REDIS_KEYS keys, GET, 20 clients, no pipelining; thpd max_rate $RATE, max_collapse_rate $GLOBAL_RATE, max_stall $STALL, collapse thread $COLLAPSE_SCHED nice $COLLAPSE_NICE; $ROUNDS rounds of ${MEASURE_S} s measurements"
+pause_thpd() { "$THPCTL" --socket "$WORK/thpd.sock" --timeout 5 "$1" >/dev/null || die "thpctl $1 failed"; }
+mean2() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", (a + b) / 2 }'; }
+start_redis
+REQUESTS=${REQUESTS:-}
+if [[ -z $REQUESTS ]]; then # about MEASURE_S worth at this machine's speed
+	REQUESTS=20000
+	measure calibrate
+	REQUESTS=$(awk -v r="$RPS" -v s="$MEASURE_S" 'BEGIN { printf "%d", r * s }')
+fi
+measure idle-a
+ia=$P99
+measure idle-b
+NOISE+=("$(ratio "$P99" "$ia")")
+measure before
+b99=$P99
+"$THPD" -f -c "$WORK/thpd.yaml" -s "$WORK/thpd.sock" -l warning 2>>"$WORK/thpd.log" &
+THPD_PID=$!
+PIDS+=("$THPD_PID")
+# Once the collapse is under way (thpd started, found redis, scanned it and
+# collapsed its first chunks), rounds of four measurements A B B A: A with
+# thpd paused (thpctl pause: it scans on, collapses nothing), B collapsing,
+# so that a drift of the machine weighs on both alike; the ratio is that of
+# the means. The first B against "before" (no thpd yet, a minute earlier) is
+# kept too.
+for ((i = 0; i < 300; i++)); do
+	awk -v a="$(anon_huge_pct "$REDIS_PID")" 'BEGIN { exit !(a >= 1) }' && break
+	sleep 0.05
 done
+for ((round = 1; round <= ROUNDS; round++)); do
+	pause_thpd pause
+	measure paused-1
+	p1_50=$P50 p1_99=$P99
+	pause_thpd resume
+	h0=$(anon_huge_pct "$REDIS_PID")
+	measure during-1
+	d1_50=$P50 d1_99=$P99
+	((round > 1)) || ABS_RATIOS+=("$(ratio "$d1_99" "$b99")")
+	measure during-2
+	d2_50=$P50 d2_99=$P99
+	h1=$(anon_huge_pct "$REDIS_PID")
+	pause_thpd pause
+	measure paused-2
+	p2_50=$P50 p2_99=$P99
+	# Counted if thpd kept collapsing through both B measurements: growing
+	# by 0.3% (a chunk or two) or more and redis still under 90% huge.
+	if awk -v a="$h0" -v b="$h1" 'BEGIN { exit !(b - a >= 0.3 && b < 90) }'; then
+		P99_RATIOS+=("$(ratio "$(mean2 "$d1_99" "$d2_99")" "$(mean2 "$p1_99" "$p2_99")")")
+		P50_RATIOS+=("$(ratio "$(mean2 "$d1_50" "$d2_50")" "$(mean2 "$p1_50" "$p2_50")")")
+		log "  round $round: p99 collapsing/paused ${P99_RATIOS[-1]}, p50 ${P50_RATIOS[-1]} (huge ${h0}% -> ${h1}% while collapsing)"
+	else
+		log "  round $round: the collapse did not go on through the measurements (huge ${h0}% -> ${h1}%): not counted"
+	fi
+done
+stop_pid "$THPD_PID"
+stop_pid "$REDIS_PID"
 ((${#P99_RATIOS[@]} > 0)) || die "no round overlapped a collapse"
-summary="impact: p99 during/before $(median "${P99_RATIOS[@]}") (${#P99_RATIOS[@]} rounds: ${P99_RATIOS[*]}); p50 $(median "${P50_RATIOS[@]}"); idle noise p99 $(median "${NOISE[@]}") (${NOISE[*]})"
+summary="impact: p99 during/before $(median "${P99_RATIOS[@]}") (${#P99_RATIOS[@]} rounds: ${P99_RATIOS[*]}; collapsing against paused, ABBA); p50 $(median "${P50_RATIOS[@]}"); first collapsing window against before thpd started ${ABS_RATIOS[*]}; idle noise p99 ${NOISE[*]}"
 [[ -z ${OUT:-} ]] || echo "$summary" >>"$OUT"
 echo "$summary"

@@ -17,7 +17,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SANITIZE=${SANITIZE:-1}
-bash scripts/install-deps.sh
+# What the builds need first; the tests' tools after the builds (in CI they
+# are being installed in the background meanwhile: this waits for that).
+bash scripts/install-deps.sh --build
 
 # setup DIR MESON_ARGS...: configure DIR (again, if it exists) and build it.
 setup() {
@@ -45,8 +47,9 @@ run_suite() {
 }
 
 setup build -Db_sanitize=none
+((SANITIZE)) && setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+bash scripts/install-deps.sh
 if ((SANITIZE)); then
-	setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
 	# The sanitized tests first: meanwhile CI's prefetch makes the root
 	# filesystem that two of the plain tests (containers) need.
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \

@@ -3,7 +3,7 @@
 # almost all of them get the pid of a process that has just exited (forced
 # with /proc/sys/kernel/ns_last_pid: write N-1, fork, check the child got N).
 #
-# Waves of 40 processes; wave k+1 takes the pids of wave k as soon as those
+# Waves of 80 processes; wave k+1 takes the pids of wave k as soon as those
 # are reaped (every other time while thpd is stopped), each pid cycling
 # through five kinds of process so that the next process at a pid always
 # differs from the last one:
@@ -34,7 +34,7 @@ last=$(cat "$NS_LAST_PID")
 echo "$last" 2>/dev/null >"$NS_LAST_PID" || skip "cannot write $NS_LAST_PID (needs CAP_CHECKPOINT_RESTORE in the pid namespace)"
 T0=$((${EPOCHREALTIME//[!0-9]/} * 1000))
 
-WAVE=40         # processes per wave
+WAVE=80         # processes per wave
 WANT_MATCHED=1000 # matched processes to reach
 KINDS=(ra-dense ra-nohuge rb-dense rn rb-nohuge)
 declare -A COMM=([ra-dense]=thpt-fault-ra [ra-nohuge]=thpt-fault-ra [rb-dense]=thpt-fault-rb
