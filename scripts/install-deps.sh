@@ -30,7 +30,7 @@ missing_packages() {
 }
 missing_packages
 ((${#missing[@]})) || exit 0
-exec 9>/run/lock/thpd-install-deps.lock
+exec 9>"${TMPDIR:-/tmp}/thpd-install-deps.lock"
 flock 9
 missing_packages # the other run may have installed them meanwhile
 ((${#missing[@]})) || exit 0
