@@ -74,6 +74,22 @@ int collapse_chunk(int pidfd, pid_t pid, uint64_t addr)
 }
 
 /* AnonHugePages + ShmemPmdMapped of the whole process, bytes; -1 on error. */
+int64_t process_cpu_ticks(pid_t pid)
+{
+	struct proc_stat ps;
+	char path[64], *buf = NULL;
+	size_t len;
+	int64_t ticks = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file_at(AT_FDCWD, path, &buf, &len) < 0)
+		return -1;
+	if (stat_parse(buf, len, &ps) == 0 && ps.utime + ps.stime <= INT64_MAX)
+		ticks = (int64_t)(ps.utime + ps.stime);
+	free(buf);
+	return ticks;
+}
+
 static int64_t process_huge_bytes(pid_t pid)
 {
 	struct vma_list l = {0};
@@ -131,6 +147,8 @@ static void collapse_run(struct work *w, const atomic_bool *stop)
 	}
 	if (job->verify)
 		job->huge_after = process_huge_bytes(job->pid);
+	if (job->want_cpu)
+		job->cpu_ticks = process_cpu_ticks(job->pid);
 	job->finished_usec = now_usec();
 }
 

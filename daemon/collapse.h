@@ -33,6 +33,11 @@ struct collapse_job {
 	uint64_t started_usec, finished_usec;
 	struct histogram latency; /* of each chunk tried (its process_madvise calls) */
 	uint64_t calls_usec;	  /* those calls together */
+	/* want_cpu: read the target's CPU time (utime + stime, clock ticks)
+	 * when the job ends, into cpu_ticks (-1 if the read failed): a stall
+	 * budget charges only a target that ran (manager-collapse.c). */
+	bool want_cpu;
+	int64_t cpu_ticks;
 	/* Pagemap fallback: maybe[i] marks a chunk that may be huge already
 	 * (pmd_infer_huge). Then the job reads the process's huge bytes
 	 * (smaps_rollup) before and after, so new huge pages can be told from
@@ -44,6 +49,9 @@ struct collapse_job {
 	 * pretend the kernel returned this errno for every chunk. */
 	int inject_errno;
 };
+
+/* utime + stime of pid in clock ticks (/proc/PID/stat), -1 if unreadable. */
+int64_t process_cpu_ticks(pid_t pid);
 
 /* Allocate a job for n chunks (addrs to be filled by the caller). */
 struct collapse_job *collapse_job_new(uint64_t target_id, pid_t pid, int pidfd, size_t n,

@@ -240,6 +240,8 @@ static uint64_t next_backoff(const struct target *t)
 	return next;
 }
 
+static uint64_t stall_budget_wait(struct target *t, uint64_t now);
+
 void manager_plan_and_submit(struct manager *m, struct target *t)
 {
 	uint64_t now = now_usec();
@@ -266,7 +268,7 @@ void manager_plan_and_submit(struct manager *m, struct target *t)
 	if (n == 0)
 		goto out;
 	plan_rank(items, n);
-	uint64_t stall_wait = stall_wait_usec(&t->stall, now);
+	uint64_t stall_wait = stall_budget_wait(t, now);
 	if (stall_wait > 0) {
 		manager_schedule_kick(m, now + stall_wait);
 		goto out;
@@ -287,6 +289,7 @@ void manager_plan_and_submit(struct manager *m, struct target *t)
 	struct collapse_job *job = collapse_job_new(t->id, t->pid, t->pidfd, k, on_collapse_done);
 	if (!job)
 		goto out;
+	job->want_cpu = t->stall.share_bp > 0;
 	tb_take(&m->global_tb, now, k * PMD_SIZE_2M);
 	tb_take(ptb, now, k * PMD_SIZE_2M);
 	for (size_t i = 0; i < k; i++) {
@@ -467,6 +470,80 @@ void manager_check_collapse_sched(struct manager *m)
 			    worker_sched_name(d->collapse_sched), d->collapse_nice, strerror(-r));
 }
 
+#define STALL_IDLE_USEC (1000 * 1000ULL)
+static bool target_still(struct target *t, uint64_t now);
+
+/*
+ * How long until the stall budget lets the target's next job start: the
+ * first job's second look (stall_chargeable) first; then, while it is in
+ * debt, a look at its CPU time (a small /proc read) at most once a
+ * STALL_IDLE_USEC: a target that has not run since drops its debt.
+ */
+static uint64_t stall_budget_wait(struct target *t, uint64_t now)
+{
+	if (t->stall.share_bp == 0)
+		return 0;
+	if (now < t->cpu_probe_until_usec)
+		return t->cpu_probe_until_usec - now;
+	uint64_t wait = stall_wait_usec(&t->stall, now);
+	if (wait == 0 || t->cpu_ticks < 0)
+		return wait;
+	if (target_still(t, now)) {
+		stall_forgive(&t->stall, now);
+		return 0;
+	}
+	t->cpu_probe_until_usec = now + MIN(wait, STALL_IDLE_USEC);
+	return t->cpu_probe_until_usec - now;
+}
+
+/*
+ * Should this job's calls be charged to the target's stall budget? Not if
+ * the target did not run at all for STALL_IDLE_USEC up to the job's end:
+ * then none of its threads waited on the collapse, and an idle process (a
+ * demo, a cache between bursts) is collapsed at the rate budgets' pace. A
+ * thread that wakes mid-call waits for that one call; the next job finds
+ * the CPU time moved and charges again. A process that runs even 1% of the
+ * time moves its clock ticks (1/100 s) within a second. The first job of a
+ * target is not charged (one chunk): the next waits STALL_IDLE_USEC, for a
+ * second look at its CPU time.
+ */
+static bool stall_chargeable(struct target *t, const struct collapse_job *job)
+{
+	uint64_t now = job->finished_usec;
+
+	if (!job->want_cpu || job->cpu_ticks < 0) {
+		t->cpu_ticks = -1;
+		return true;
+	}
+	if (t->cpu_ticks < 0) {
+		t->cpu_ticks = job->cpu_ticks;
+		t->cpu_still_since_usec = now;
+		t->cpu_probe_until_usec = now + STALL_IDLE_USEC;
+		return false;
+	}
+	if (job->cpu_ticks != t->cpu_ticks) {
+		t->cpu_ticks = job->cpu_ticks;
+		t->cpu_still_since_usec = now;
+		return true;
+	}
+	return now < t->cpu_still_since_usec + STALL_IDLE_USEC;
+}
+
+/* Has the target not run for STALL_IDLE_USEC, by a fresh look? */
+static bool target_still(struct target *t, uint64_t now)
+{
+	int64_t ticks = process_cpu_ticks(t->pid);
+
+	if (ticks < 0)
+		return false;
+	if (ticks != t->cpu_ticks) {
+		t->cpu_ticks = ticks;
+		t->cpu_still_since_usec = now;
+		return false;
+	}
+	return now >= t->cpu_still_since_usec + STALL_IDLE_USEC;
+}
+
 static void on_collapse_done(struct work *w, bool cancelled, void *userdata)
 {
 	struct manager *m = userdata;
@@ -485,7 +562,8 @@ static void on_collapse_done(struct work *w, bool cancelled, void *userdata)
 		/* The calls only: the job's other work (verifying with smaps) does
 		 * not lock the target's memory map for writing. */
 		t->collapse_usec += job->calls_usec;
-		stall_charge(&t->stall, now_usec(), job->calls_usec);
+		if (stall_chargeable(t, job))
+			stall_charge(&t->stall, now_usec(), job->calls_usec);
 	}
 	if (!t) {
 		/* The target went away meanwhile: the work was still done. */

@@ -112,6 +112,7 @@ static void target_add(struct manager *m, struct discovered *d, const struct pol
 	t->damon_slot = -1;
 	t->added_usec = now_usec();
 	stall_init(&t->stall, p->max_stall_bp, t->added_usec);
+	t->cpu_ticks = -1;
 	set_identity(t, d);
 	t->exit_ev = event_new(m->base, t->pidfd, EV_READ, on_target_exit, t);
 	if (!t->exit_ev || event_add(t->exit_ev, NULL) < 0) {

@@ -75,6 +75,13 @@ struct target {
 	uint64_t resident_bytes; /* in candidate areas */
 
 	struct stall_budget stall; /* the policy's max_stall: stall.h */
+	/* Its CPU time (clock ticks) as the last job found it, -1 unknown, and
+	 * since when it has not changed: a target that did not run for
+	 * STALL_IDLE_USEC is not charged (manager-collapse.c). After the first
+	 * job no other before cpu_probe_until_usec: a second look. */
+	int64_t cpu_ticks;
+	uint64_t cpu_still_since_usec;
+	uint64_t cpu_probe_until_usec;
 	uint64_t collapse_usec;	   /* time spent in its collapse calls */
 	uint64_t collapsed_bytes;
 	uint64_t attempts;

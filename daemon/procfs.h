@@ -80,6 +80,8 @@ struct proc_stat {
 	char state;	    /* field 3: R, S, D, Z (zombie), X (dead), ... */
 	uint64_t minflt;    /* field 10: minor faults (new pages touched) */
 	uint64_t majflt;    /* field 12 */
+	uint64_t utime;	    /* field 14: clock ticks in user mode */
+	uint64_t stime;	    /* field 15: clock ticks in kernel mode */
 	uint64_t starttime; /* field 22 */
 	uint64_t vsize;	    /* field 23: bytes of address space */
 	uint64_t rss;	    /* field 24: resident pages */

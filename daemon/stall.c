@@ -82,3 +82,12 @@ void stall_charge(struct stall_budget *sb, uint64_t now, uint64_t used_usec)
 	else
 		sb->balance_usec -= (int64_t)used_usec;
 }
+
+void stall_forgive(struct stall_budget *sb, uint64_t now)
+{
+	refill(sb, now);
+	if (sb->balance_usec < 0) {
+		sb->balance_usec = 0;
+		sb->frac = 0;
+	}
+}

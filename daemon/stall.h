@@ -32,3 +32,6 @@ void stall_reconfigure(struct stall_budget *sb, uint32_t share_bp, uint64_t now)
 uint64_t stall_wait_usec(struct stall_budget *sb, uint64_t now);
 /* A collapse call (or job) took used_usec. */
 void stall_charge(struct stall_budget *sb, uint64_t now, uint64_t used_usec);
+/* Nobody waited on what was charged (the process did not run): the debt,
+ * if any, is dropped. */
+void stall_forgive(struct stall_budget *sb, uint64_t now);

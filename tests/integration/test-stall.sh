@@ -10,7 +10,10 @@
 # every chunk is huge at the end: unpaced, this host collapses 512 MiB in
 # under a second); collapsing goes on (successes after the first burst);
 # `thpctl why` names the stall budget while it waits; `thpctl show` prints
-# the collapse time.
+# the collapse time. Then an idle target (256 MiB written once, then
+# asleep) under the same policy: a process that does not run waits on
+# nothing, so it is not charged and is collapsed whole within seconds
+# (charged at 0.5% it would take half a minute here).
 . "$(dirname "$0")/lib.sh"
 require_collapse
 [[ $(thp_enabled) == always ]] &&
@@ -20,7 +23,7 @@ WINDOW_S=8
 SHARE=0.005 # 0.5%
 write_config 1s \
 	"  - name: paced" \
-	"    match: {comm: [thpt-stall]}" \
+	"    match: {comm: [thpt-stall, thpt-stall-idle]}" \
 	"    max_stall: 0.5%"
 start_thpd
 start_target st --name thpt-stall --size 512M --mode hot-read
@@ -75,5 +78,22 @@ grep -q "Collapse time" <<<"$show" || fail "thpctl show prints no collapse time:
 grep -q "Max stall: 0.5% of the time" <<<"$("$THPCTL" --socket "$SOCK" policy 2>&1)" ||
 	fail "thpctl policy does not print max_stall: $("$THPCTL" --socket "$SOCK" policy 2>&1)"
 note "paced: $ok collapses in $WINDOW_S s, $huge of $total chunks huge"
+
+start_target idle --name thpt-stall-idle --size 256M
+ipid=$(ready_get "$READY" pid)
+is_=$(ready_get "$READY" start)
+ie=$(ready_get "$READY" end)
+t_idle=${EPOCHREALTIME//[!0-9]/}
+idle_done() {
+	local kb
+	kb=$(huge_kb_num "$ipid" "$is_" "$ie")
+	((kb == 256 * 1024))
+}
+wait_until 15 idle_done ||
+	fail "idle target under max_stall: $(huge_kb_num "$ipid" "$is_" "$ie") of 262144 kB huge after $(scaled 15) s (charged as if it ran?)"
+ms=$(((${EPOCHREALTIME//[!0-9]/} - t_idle) / 1000))
+j=$(vcall io.thpd.Manager.GetTarget "{\"pid\": $ipid}")
+ics=$(jq -er '.parameters.target.collapse_sec | numbers' <<<"$j") || fail "GetTarget of the idle target: ${j:0:400}"
+note "idle: 256 MiB huge ${ms} ms after its start, ${ics} s of collapse calls (uncharged)"
 thpd_alive
 echo "PASS"

@@ -629,10 +629,35 @@ static void test_stat(void **state)
 	size_t len;
 	uint64_t v;
 	char *buf;
+	struct proc_stat ps;
 
 	buf = load("proc/sample.stat", &len); /* comm "sam) (ple x)" */
 	assert_int_equal(stat_starttime(buf, len, &v), 0);
 	assert_int_equal(v, 48495);
+	/* The fields thpd keeps, by their place after the comm. */
+	assert_int_equal(stat_parse(buf, len, &ps), 0);
+	assert_string_equal(ps.comm, "sam) (ple x)");
+	assert_int_equal(ps.starttime, 48495);
+	assert_int_equal(ps.minflt, 2476);
+	assert_int_equal(ps.majflt, 1);
+	assert_int_equal(ps.utime, 0);
+	assert_int_equal(ps.stime, 1);
+	assert_int_equal(ps.vsize, 30060544);
+	assert_int_equal(ps.rss, 4741);
+	{
+		char *b = dup_nonul("7 (x) S 1 7 7 0 -1 0 11 0 12 0 1314 1516 0 0 20 0 1 0 22 23 24\n",
+				    &len);
+		assert_int_equal(stat_parse(b, len, &ps), 0);
+		assert_int_equal(ps.utime, 1314);
+		assert_int_equal(ps.stime, 1516);
+		assert_int_equal(ps.minflt, 11);
+		assert_int_equal(ps.majflt, 12);
+		free(b);
+		b = dup_nonul("7 (x) S 1 7 7 0 -1 0 11 0 12 0 -1314 1516 0 0 20 0 1 0 22 23 24\n",
+			      &len);
+		assert_int_equal(stat_parse(b, len, &ps), -EINVAL); /* utime is unsigned */
+		free(b);
+	}
 	/* Every truncation either fails or gives the right value. */
 	for (size_t cut = 0; cut < len; cut++) {
 		uint64_t w = 0;

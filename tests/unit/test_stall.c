@@ -123,6 +123,28 @@ static void test_reconfigure_and_clock(void **state)
 	assert_int_equal(stall_wait_usec(&sb, now + 200 * MS), 60 * S);
 }
 
+/* A debt is dropped when nobody waited; a surplus stays. */
+static void test_forgive(void **state)
+{
+	struct stall_budget sb;
+	(void)state;
+
+	stall_init(&sb, 50, 0);
+	stall_charge(&sb, 0, 60 * MS);
+	assert_true(stall_wait_usec(&sb, 0) > 10 * S);
+	stall_forgive(&sb, 0);
+	assert_int_equal(stall_wait_usec(&sb, 0), 0);
+	stall_forgive(&sb, 0);
+	stall_charge(&sb, 0, 1 * MS); /* 1 ms of debt: 200 ms */
+	assert_int_equal(stall_wait_usec(&sb, 0), 200 * MS);
+	stall_init(&sb, 50, 0); /* full: forgiving changes nothing */
+	stall_forgive(&sb, 0);
+	stall_charge(&sb, 0, 5 * MS);
+	assert_int_equal(stall_wait_usec(&sb, 0), 0);
+	stall_charge(&sb, 0, 1);
+	assert_true(stall_wait_usec(&sb, 0) > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +154,7 @@ int main(void)
 	    cmocka_unit_test(test_no_budget),
 	    cmocka_unit_test(test_debt_bounded),
 	    cmocka_unit_test(test_reconfigure_and_clock),
+	    cmocka_unit_test(test_forgive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
