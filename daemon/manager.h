@@ -82,7 +82,7 @@ struct target {
 	int64_t cpu_ticks;
 	uint64_t cpu_still_since_usec;
 	uint64_t cpu_probe_until_usec;
-	uint64_t collapse_usec;	   /* time spent in its collapse calls */
+	uint64_t collapse_usec; /* time spent in its collapse calls */
 	uint64_t collapsed_bytes;
 	uint64_t attempts;
 	uint64_t by_class[COLLAPSE_CLASS_MAX];

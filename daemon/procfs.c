@@ -652,8 +652,8 @@ int stat_parse(const char *buf, size_t len, struct proc_stat *out)
 		/* The fields kept as unsigned are printed unsigned (%lu, %llu):
 		 * a sign there is malformed (and stat_starttime, which the pid
 		 * identity check compares with, rejects it). */
-		if (neg && (field == 10 || field == 12 || field == 14 || field == 15 || field == 22 ||
-			    field == 23))
+		if (neg && (field == 10 || field == 12 || field == 14 || field == 15 ||
+			    field == 22 || field == 23))
 			return -EINVAL;
 		if (!parse_dec(&p, e, false, &v) || p >= e || (*p != ' ' && *p != '\n'))
 			return -EINVAL;

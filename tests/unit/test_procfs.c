@@ -645,8 +645,8 @@ static void test_stat(void **state)
 	assert_int_equal(ps.vsize, 30060544);
 	assert_int_equal(ps.rss, 4741);
 	{
-		char *b = dup_nonul("7 (x) S 1 7 7 0 -1 0 11 0 12 0 1314 1516 0 0 20 0 1 0 22 23 24\n",
-				    &len);
+		char *b = dup_nonul(
+		    "7 (x) S 1 7 7 0 -1 0 11 0 12 0 1314 1516 0 0 20 0 1 0 22 23 24\n", &len);
 		assert_int_equal(stat_parse(b, len, &ps), 0);
 		assert_int_equal(ps.utime, 1314);
 		assert_int_equal(ps.stime, 1516);
