@@ -265,7 +265,8 @@ int manager_new(struct event_base *base, const char *config_path, struct thpd_co
 	if (getrandom(&m->rng, sizeof(m->rng), GRND_NONBLOCK) != sizeof(m->rng) || !m->rng)
 		m->rng = (uint32_t)now_usec() | 1;
 	m->started_usec = now_usec();
-	if (budgets_rebuild(m, NULL, NULL, cfg) < 0) {
+	m->collapse_limits = user_limits_new(COLLAPSE_CALLS_PER_MIN, COLLAPSE_CALLS_BURST);
+	if (!m->collapse_limits || budgets_rebuild(m, NULL, NULL, cfg) < 0) {
 		manager_free(m);
 		return -ENOMEM;
 	}
@@ -314,8 +315,7 @@ int manager_start(struct manager *m)
 		snprintf(m->boot_id, sizeof(m->boot_id), "unknown");
 	state_restore(m);
 	m->discover_cache = discover_cache_new();
-	m->collapse_limits = user_limits_new(COLLAPSE_CALLS_PER_MIN, COLLAPSE_CALLS_BURST);
-	if (!m->discover_cache || !m->collapse_limits)
+	if (!m->discover_cache)
 		return -ENOMEM;
 	m->kick_ev = event_new(m->base, -1, 0, on_kick, m);
 	m->exec_batch_ev = event_new(m->base, -1, 0, manager_on_exec_batch, m);

@@ -7,7 +7,8 @@
 #   build/       plain (what scripts/demo.sh and the kernel matrix run); the
 #                tests of suite "plain" run here: those that cannot run a
 #                sanitized binary (thpd under valgrind, thpd inside a systemd
-#                container without the sanitizer runtime).
+#                container without the sanitizer runtime), and pid-reuse
+#                (1280 processes: twice as long under ASan).
 #   build-asan/  ASan + UBSan (-fno-sanitize-recover): every other test. A
 #                sanitizer report in thpd's output fails the test.
 # SANITIZE=0 runs every test on the plain build instead (no build-asan/).

@@ -20,7 +20,8 @@
 # With a per-region source (damon) precision and recall must be >= 90%. A
 # kernel or a thpd without one (no DAMON vaddr: hotness falls back to refs,
 # per area, which cannot tell two parts of one mapping apart) cannot pass
-# this: the test prints the figures it got and skips, saying why.
+# this: the test prints the figures it got and skips, saying why (at once,
+# without the figures, with THPD_HOTNESS_NEED_DAMON=1).
 # shellcheck disable=SC2016 # jq programs in single quotes
 . "$(dirname "$0")/lib.sh"
 require_collapse
@@ -69,6 +70,13 @@ grep -Eq "^ *Hotness: +$source\b" <<<"$shown" ||
 shown=$("$THPCTL" --socket "$SOCK" status)
 grep -Eq "^ *DAMON regions: +(in use|available|unavailable: .+)$" <<<"$shown" ||
 	fail "thpctl status does not list the DAMON source: $(tail -8 <<<"$shown")"
+# THPD_HOTNESS_NEED_DAMON=1 (CI's 6.1 guest, whose DAMON has no
+# tried_regions): what is checked above is all there is to check without
+# damon; the figures of the fallback source are left to bench/hotness.sh.
+if [[ ${THPD_HOTNESS_NEED_DAMON:-0} == 1 && $source != damon ]]; then
+	thpd_alive
+	skip "no per-region hotness source here (auto chose $source: $(jq -r '.hotness.damon' <<<"$status")); not measured (THPD_HOTNESS_NEED_DAMON=1)"
+fi
 
 # huge_in LO HI: how many 2 MiB chunks of [LO, HI) a THP backs (the kernel's word)
 HUGE_LIST="$WORK/huge.txt"

@@ -49,9 +49,12 @@ for ((i = 0; i < WINDOW_S; i++)); do
 	nap 1
 	read -r cs ts ok huge total <<<"$(sample)"
 	[[ -n $first_ok ]] || first_ok=$ok
-	# Bound: share x time + the first burst (share of one second) + one call
-	# (slack: 50 ms, stretched for slow runs).
-	bound=$(awk -v ts="$ts" -v s="$SHARE" -v k="$TIME_SCALE" 'BEGIN { printf "%.6f", s * ts + s * 1 + 0.05 * k }')
+	# Bound: share x time + the first burst (share of one second) + two
+	# calls: the first (not charged: it is the look at the target's CPU
+	# time) and the last (charged once it returns). Slack for the two: 50 ms
+	# each (here 1.5-5 ms; 40 ms under ASan on a loaded machine), stretched
+	# for slow runs.
+	bound=$(awk -v ts="$ts" -v s="$SHARE" -v k="$TIME_SCALE" 'BEGIN { printf "%.6f", s * ts + s * 1 + 0.1 * k }')
 	awk -v cs="$cs" -v b="$bound" 'BEGIN { exit !(cs <= b) }' ||
 		fail "after ${ts} s as a target, ${cs} s of collapse time: over the 0.5% budget (bound ${bound} s)"
 	note "t=${ts}s collapse ${cs}s ($(awk -v c="$cs" -v t="$ts" 'BEGIN { printf "%.3f", (t > 0 ? 100 * c / t : 0) }')%), ok=$ok, huge $huge of $total chunks"

@@ -304,14 +304,31 @@ expect_ok "$(vas "$UB" "$g" $M.Collapse "{\"pid\": $rpid}")"
 # ---- what A started but does not own, and a pause A did not set --------------
 # ptrace(2)'s rule: a process whose uids or gids differ (set-uid) or that is
 # not dumpable is not its real user's to see or steer.
+# hidden_from_a PID WHAT: a target (root sees it) that A reaches through no
+# method: every call naming it answers as for no process, the lists and
+# counts leave it out, and A's Monitor never named it.
+hidden_from_a() {
+	local pid=$1 what=$2 m
+	jqe --argjson p "$pid" 'any(.parameters.targets[]; .pid == $p)' <<<"$(vcall $M.ListTargets)" ||
+		fail "$what $pid is not a target (root's ListTargets)"
+	for m in GetTarget Collapse Pause Resume; do
+		expect_error "$(va $M.$m "{\"pid\": $pid}")" $M.NoSuchTarget
+	done
+	jqe '.parameters.target == false and .parameters.comm == null and
+		[.parameters.reasons[].code] == ["no-process"]' <<<"$(va $M.Why "{\"pid\": $pid}")" ||
+		fail "A's Why of its $what $pid: $(va $M.Why "{\"pid\": $pid}")"
+	[[ $(va $M.ListTargets | jq -c '[.parameters.targets[].pid]') == "[$apid]" ]] ||
+		fail "A's ListTargets shows its $what $pid: $(va $M.ListTargets)"
+	jqe '.parameters.targets == 1' <<<"$(va $M.GetStatus)" ||
+		fail "A's GetStatus counts its $what $pid: $(va $M.GetStatus | jq -c '.parameters | {targets}')"
+	if has_event a ".parameters.pid == $pid"; then
+		fail "A's Monitor named its $what $pid: $(events a | grep -F "$pid" | head -n 3)"
+	fi
+}
 start_target_as "$UA" nd --name "thpt-user-${TAG}n" --size 8M --not-dumpable
 ndpid=$(ready_get "$READY" pid)
 wait_until 10 is_target "$ndpid" || fail "A's non-dumpable process never became a target"
-r=$(va $M.GetTarget "{\"pid\": $ndpid}")
-expect_error "$r" $M.NoSuchTarget
-[[ $(va $M.ListTargets | jq -c '[.parameters.targets[].pid]') == "[$apid]" ]] ||
-	fail "A's ListTargets shows its non-dumpable process: $(va $M.ListTargets)"
-expect_error "$(va $M.Pause "{\"pid\": $ndpid}")" $M.NoSuchTarget
+hidden_from_a "$ndpid" "non-dumpable process"
 kill -TERM "$ndpid"
 # A set-uid-root copy of thp-target, started by A: real uid A, effective 0.
 SUID_DIR=$(mktemp -d /var/tmp/thpd-test-suid.XXXXXX)
@@ -324,8 +341,7 @@ TARGET_BIN="$SUID_DIR/thp-target" start_target_as "$UA" su --name "thpt-user-${T
 supid=$(ready_get "$READY" pid)
 if [[ $(awk '$1 == "Uid:" {print $3}' "/proc/$supid/status") == 0 ]]; then
 	wait_until 10 is_target "$supid" || fail "A's set-uid process never became a target"
-	expect_error "$(va $M.GetTarget "{\"pid\": $supid}")" $M.NoSuchTarget
-	expect_error "$(va $M.Collapse "{\"pid\": $supid}")" $M.NoSuchTarget
+	hidden_from_a "$supid" "set-uid-root process"
 	note "A's set-uid-root and non-dumpable processes: targets, hidden from A"
 else
 	note "A's non-dumpable process: a target, hidden from A; set-uid not tried ($(findmnt -no OPTIONS -T "$SUID_DIR") ignores set-uid)"
