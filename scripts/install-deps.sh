@@ -10,10 +10,11 @@ build_packages=(
 	build-essential meson ninja-build pkg-config
 	libevent-dev libsystemd-dev libyaml-dev libjansson-dev uthash-dev libcmocka-dev zlib1g-dev
 	clang-format cppcheck jq
+	systemd # systemd.pc: where meson installs the units
 )
 test_packages=(
 	socat util-linux procps python3 passwd tmux
-	systemd systemd-container debootstrap
+	systemd-container debootstrap
 	valgrind
 	debhelper dpkg-dev fakeroot lintian zsh fish bash-completion man-db groff-base
 	prometheus prometheus-node-exporter
