@@ -79,7 +79,7 @@ zpty z zsh -f -i
 zpty -w z "PS1='' PROMPT='' RPROMPT=''; fpath=(${(q)dir} \$fpath); autoload -Uz compinit; compinit -u -C -d ${(q)out}.dump"
 zpty -w z 'compadd() { if [[ ${@[1,(i)(-|--)]} == *-[a-zA-Z]#[OAD]* ]]; then builtin compadd "$@"; return; fi; local -a __m; builtin compadd -O __m "$@"; (($#__m)) && print -rl -- $__m >>'${(q)out}'; builtin compadd "$@"; }'
 zpty -w z "bindkey '^I' complete-word; print -r -- READY"
-zpty -r -m z ready '*READY*' || exit 3
+zpty -r -m z ready '*READY*READY*' || exit 3  # the echo of the line, then its output
 zpty -w -n z "$line"$'\t'
 zpty -w -n z $'\C-u'
 zpty -w z 'print -r -- DONE'
